@@ -1,0 +1,1 @@
+"""HTTP edge: routers, and the ASGI middleware every response passes through."""

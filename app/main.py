@@ -1,0 +1,119 @@
+"""The application factory: ``create_app(settings) -> FastAPI``.
+
+Contract:
+- Nothing is built at import time. ``create_app`` takes Settings (or loads them from the
+  environment, which is what ``uvicorn --factory app.main:create_app`` does in each worker).
+- At creation: ``app.state.settings`` and ``app.state.metrics`` (a fresh registry per app).
+- During the lifespan: ``app.state.engine`` (AsyncEngine) and ``app.state.sessionmaker``
+  (``async_sessionmaker[AsyncSession]``), then every lifespan hook is entered in order
+  (``LIFESPAN_HOOKS``, then the ``hooks`` argument) and exited in reverse; the engine is
+  disposed last. The database schema is NOT migrated here (several workers would race):
+  ``haven serve`` and the test server fixture migrate before starting.
+- A lifespan hook is ``Callable[[FastAPI], AbstractAsyncContextManager[None]]``, typically
+  an ``@asynccontextmanager`` function that puts its objects on ``app.state``, yields, and
+  closes them.
+- Routes: API routers are included below, then ``web/`` is mounted at ``/`` if it exists.
+  The mount catches every path, so routes added after ``create_app`` returns are shadowed:
+  add routers here.
+"""
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from app.api import health, pages
+from app.api.access_log import AccessLogMiddleware
+from app.api.headers import SecurityHeadersMiddleware
+from app.auth import router as auth_router
+from app.config import Settings, load_settings
+from app.meetings import router as meetings_router
+from app.meetings.lifespan import meetings_lifespan
+from app.metrics import Metrics
+from app.rooms import router as rooms_router
+from app.rooms.asgi import RoomSocketRoute
+from app.rooms.lifespan import rooms_lifespan
+from app.store.engine import create_engine, create_sessionmaker
+
+LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+OPENAPI_URL = "/api/openapi.json"
+DOCS_URL = "/api/docs"
+# Swagger UI comes from a CDN and configures itself inline; only its page gets this policy.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+# Domain start-up/shut-down, in order. Packages add theirs here, e.g. the room log + hub.
+LIFESPAN_HOOKS: tuple[LifespanHook, ...] = (meetings_lifespan, rooms_lifespan)
+
+
+def haven_version() -> str:
+    try:
+        return version("haven")
+    except PackageNotFoundError:  # running from a tree that was never pip-installed
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook] = ()) -> FastAPI:
+    """Build the ASGI app. ``hooks`` run after ``LIFESPAN_HOOKS`` (tests add their own)."""
+    settings = settings if settings is not None else load_settings()
+    all_hooks = (*LIFESPAN_HOOKS, *hooks)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            async with AsyncExitStack() as stack:
+                for hook in all_hooks:
+                    await stack.enter_async_context(hook(app))
+                yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Haven",
+        version=haven_version(),
+        lifespan=lifespan,
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+
+    # Last added runs first: the access log sees the final status, headers included.
+    # Compression keeps the web client's first visit within its 60 KB budget on slow links.
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
+    app.add_middleware(AccessLogMiddleware)
+    # Added last, so outermost: the room socket skips the HTTP layers (app/rooms/asgi.py).
+    app.add_middleware(RoomSocketRoute)
+
+    app.include_router(health.router)
+    app.include_router(auth_router.router)
+    app.include_router(meetings_router.router)
+    app.include_router(rooms_router.router)
+    # Other routers go here, before the static mount.
+
+    @app.get(DOCS_URL, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(openapi_url=OPENAPI_URL, title="Haven API")
+        page.headers["content-security-policy"] = DOCS_CSP
+        return page
+
+    app.include_router(pages.router)
+    if WEB_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

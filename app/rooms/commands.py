@@ -1,0 +1,66 @@
+"""Commands that do not come from a client frame as such.
+
+The endpoint turns a verified ticket into :class:`Join`, a dropped socket into
+:class:`Disconnect`, a screened ``say`` frame into :class:`Post`; the room's timer sends
+:class:`Tick`. Ids, names and verdicts enter the pure core here, as data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.rooms.types import HoldId, MemberId, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    member: MemberId
+    name: str
+    key: str
+    role: Role
+    conn: str
+    device: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    member: MemberId
+    conn: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    member: MemberId
+    conn: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passes: share timers and the resume window are checked against ``now``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A chat message that went through the moderation pipeline.
+
+    ``text`` is what the room may see (already redacted when the policy says so).
+    ``hold`` asks for facilitator review; ``fallback`` says what happens when no facilitator is
+    present to review. ``crisis`` never stops delivery: it adds the care card and the alert.
+    """
+
+    cid: str
+    text: str
+    redacted: bool = False
+    hold: bool = False
+    hold_id: HoldId | None = None
+    why: tuple[str, ...] = ()
+    fallback: Literal["allow", "block"] = "allow"
+    crisis: str | None = None
+    """The crisis kind (e.g. ``"suicide"``), or None."""
+    hint: str = ""
+    card: dict[str, Any] | None = None
+
+
+SystemCommand = Join | Reconnect | Disconnect | Tick | Post

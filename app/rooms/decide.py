@@ -1,0 +1,415 @@
+"""decide(state, actor, command, now) -> events | Rejection: the rules of a meeting.
+
+What must live here: every permission check and meeting rule (who may speak, mute, admit, take
+the floor...) and the choice of each event's audience. What must not: I/O, clocks, randomness,
+moderation heuristics. Time (``now``, in ms) and ids arrive as data, so the same inputs always
+give the same answer and tests need no event loop.
+
+Theory of operation: a command is decided against one replica's state, which may lag the log by
+a few events; the events it returns are appended to the log, and :func:`app.rooms.reducer.apply`
+re-checks the facts it depends on when it folds them in. ``decide`` is the gate for clients,
+``apply`` the guarantee for every replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from app.rooms import commands as sys
+from app.rooms import events as ev
+from app.rooms import protocol as p
+from app.rooms.events import FAC, ROOM, Audience, to_member
+from app.rooms.state import Member, RoomState
+from app.rooms.types import LeaveReason, MemberId
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A command refused; ``code`` is stable and listed in docs/protocol.md."""
+
+    code: str
+    msg: str
+    retry: float | None = None
+
+
+Decision = tuple[ev.RoomEvent, ...] | Rejection
+AnyCommand = p.Command | sys.SystemCommand
+
+NOT_ALLOWED = Rejection("not_allowed", "Only facilitators can do that.")
+NOT_HERE = Rejection("not_member", "You are not in this meeting.")
+IN_LOBBY = Rejection("in_lobby", "Please wait until a facilitator admits you.")
+NO_SUCH_MEMBER = Rejection("no_such_member", "That member is not in this meeting.")
+ENDED = Rejection("ended", "This meeting has ended.")
+
+
+def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) -> Decision:
+    """Check ``cmd`` from ``actor`` against ``state``; return the events to append or why not.
+
+    ``actor`` is None only for system commands (:class:`~app.rooms.commands.Join`,
+    :class:`~app.rooms.commands.Tick`). Never raises for any input.
+    """
+    if isinstance(cmd, sys.Tick):
+        return _tick(state, now)
+    if state.phase == "ended":
+        return ENDED
+    if isinstance(cmd, sys.Join):
+        return _join(state, cmd, now)
+    me = state.member(actor)
+    if me is None:
+        return NOT_HERE
+    if isinstance(cmd, sys.Reconnect):
+        return (ev.Back(m=me.id, conn=cmd.conn, aud=_presence(state, me.id)),)
+    if isinstance(cmd, sys.Disconnect):
+        if me.conn != cmd.conn:
+            return ()
+        return (ev.Away(m=me.id, conn=cmd.conn, aud=_presence(state, me.id)),)
+    if isinstance(cmd, p.Leave):
+        return _leave(state, me.id, "left")
+    if isinstance(cmd, p.Ping):
+        return ()
+    if _is_facilitator_command(cmd):
+        if not me.is_facilitator:
+            return NOT_ALLOWED
+        return _facilitate(state, me, cmd, now)
+    if me.lobby:
+        return IN_LOBBY
+    return _participate(state, me, cmd, now)
+
+
+def _is_facilitator_command(cmd: AnyCommand) -> bool:
+    return isinstance(cmd, p.Frame) and getattr(cmd, "t", "") in p.FACILITATOR_COMMAND_TYPES
+
+
+# -- audiences --------------------------------------------------------------------------------
+
+
+def _presence(state: RoomState, member: MemberId) -> Audience:
+    """Who learns that a member came, went or changed: everyone, or only facilitators."""
+    m = state.members.get(member)
+    if m is not None and m.lobby:
+        return to_member(member, fac=True)
+    if state.config.members_visible:
+        return Audience(room=True, member=member)
+    return to_member(member, fac=True)
+
+
+def _count(state: RoomState, delta: int) -> tuple[ev.RoomEvent, ...]:
+    """The member count for rooms whose list is hidden from participants."""
+    if state.config.members_visible:
+        return ()
+    return (ev.Counted(c=state.count() + delta, aud=ROOM),)
+
+
+# -- joining and leaving ----------------------------------------------------------------------
+
+
+def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
+    if cmd.member in state.banned or (
+        cmd.device is not None and cmd.device in state.banned_devices
+    ):
+        return Rejection("banned", "You cannot rejoin this meeting.")
+    if cmd.member in state.members:
+        return Rejection("already_joined", "This ticket's member is already here.")
+    facilitator = cmd.role != "member"
+    if not facilitator:
+        if state.locked:
+            return Rejection("locked", "This meeting is not taking new members right now.")
+        if len(state.members) >= state.config.capacity:
+            return Rejection("full", "This meeting is full.")
+    if state.name_taken(cmd.key, cmd.account):
+        return Rejection("name_taken", "Someone here already uses that name.")
+    lobby = not facilitator and (state.phase == "waiting" or state.config.lobby)
+    joined = ev.Joined(
+        m=cmd.member,
+        n=cmd.name,
+        r=cmd.role,
+        lob=lobby,
+        conn=cmd.conn,
+        joined_at=now,
+        key=cmd.key,
+        device=cmd.device,
+        account=cmd.account,
+        aud=(
+            to_member(cmd.member, fac=True)
+            if lobby or not state.config.members_visible
+            else Audience(room=True, member=cmd.member)
+        ),
+    )
+    return (joined, *(() if lobby else _count(state, +1)))
+
+
+def _leave(state: RoomState, member: MemberId, why: LeaveReason) -> Decision:
+    m = state.members[member]
+    events: list[ev.RoomEvent] = [ev.Left(m=member, why=why, aud=_presence(state, member))]
+    if state.floor == member:
+        events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
+    if not m.lobby:
+        events.extend(_count(state, -1))
+    return tuple(events)
+
+
+# -- participants -----------------------------------------------------------------------------
+
+
+def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Decision:
+    match cmd:
+        case sys.Post():
+            return _post(state, me, cmd, now)
+        case p.Say():
+            # A raw ``say`` must be screened first; the endpoint turns it into a Post.
+            return Rejection("invalid", "Messages are screened before they are decided.")
+        case p.React(to=to, r=r):
+            if to > state.seq:
+                return Rejection("invalid", "No such message.")
+            return (ev.Reacted(m=me.id, to=to, r=r, aud=ROOM),)
+        case p.Hand(up=up):
+            if up == (me.id in state.hands) or (up and state.floor == me.id):
+                return ()
+            return (ev.HandChanged(m=me.id, up=up, aud=_presence(state, me.id)),)
+        case p.Yield():
+            if state.floor != me.id:
+                return Rejection("no_floor", "You do not have the floor.")
+            return (ev.FloorChanged(m=None, n=None, until=None, aud=ROOM),)
+        case p.Report(m=target, to=to, why=why):
+            if target == me.id or target not in state.members:
+                return NO_SUCH_MEMBER
+            return (
+                ev.Reported(m=target, to=to, why=why, by=me.id, aud=FAC),
+                ev.Noticed(m=me.id, code="report_received", aud=to_member(me.id)),
+            )
+        case p.Block(m=target) | p.Unblock(m=target):
+            if target == me.id or target not in state.members:
+                return NO_SUCH_MEMBER
+            on = isinstance(cmd, p.Block)
+            if (target in me.blocks) == on:
+                return ()
+            return (ev.Blocked(by=me.id, m=target, on=on, aud=to_member(me.id)),)
+        case _:
+            return Rejection("invalid", "That command cannot be used here.")
+
+
+def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
+    if cmd.cid in me.recent_cids:
+        return Rejection("duplicate", "This message was already sent.")
+    if not me.is_facilitator:
+        if state.phase != "live":
+            return Rejection("not_live", "The meeting has not started yet.")
+        if me.muted:
+            return Rejection("muted", "A facilitator has muted you for now.")
+        if state.muted_all or state.config.chat_mode == "facilitators":
+            return Rejection("chat_closed", "Only facilitators can post right now.")
+        if state.slow_s and me.last_msg_at is not None:
+            wait_ms = me.last_msg_at + state.slow_s * 1000 - now
+            if wait_ms > 0:
+                return Rejection("slow_mode", "Slow mode is on.", retry=wait_ms / 1000)
+    if cmd.hold and cmd.hold_id is not None:
+        if state.facilitators_present():
+            return (
+                ev.Held(
+                    h=cmd.hold_id, m=me.id, n=me.name, x=cmd.text, cid=cmd.cid, why=cmd.why, aud=FAC
+                ),
+                ev.Noticed(m=me.id, code="held", cid=cmd.cid, aud=to_member(me.id)),
+            )
+        if cmd.fallback == "block":
+            return Rejection("blocked", "This message cannot be posted right now.")
+    events: list[ev.RoomEvent] = [
+        ev.Said(m=me.id, n=me.name, x=cmd.text, cid=cmd.cid, red=cmd.redacted, aud=ROOM)
+    ]
+    if cmd.crisis is not None:
+        events.append(ev.CareOffered(m=me.id, card=cmd.card or {}, aud=to_member(me.id)))
+        events.append(
+            ev.Alerted(kind=cmd.crisis, m=me.id, n=me.name, cid=cmd.cid, hint=cmd.hint, aud=FAC)
+        )
+    return tuple(events)
+
+
+# -- facilitators -----------------------------------------------------------------------------
+
+
+def _target(state: RoomState, me: Member, member: MemberId) -> Member | Rejection:
+    """A member a facilitator may act on: not themselves, and a co-facilitator not the host."""
+    target = state.members.get(member)
+    if target is None:
+        return NO_SUCH_MEMBER
+    if target.id == me.id:
+        return Rejection("self_target", "You cannot do that to yourself.")
+    if target.is_facilitator and me.role != "host":
+        return NOT_ALLOWED
+    if target.role == "host":
+        return NOT_ALLOWED
+    return target
+
+
+def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Decision:  # noqa: C901
+    match cmd:
+        case p.Start():
+            if state.phase == "live":
+                return ()
+            events: list[ev.RoomEvent] = [ev.PhaseChanged(p="live", aud=ev.ROOM_AND_LOBBY)]
+            if not state.config.lobby:
+                events.extend(_admit(state, m) for m in state.lobby())
+            return tuple(events)
+        case p.End():
+            return (ev.PhaseChanged(p="ended", aud=ev.ROOM_AND_LOBBY),)
+        case p.Admit(m=member):
+            found = state.members.get(member)
+            if found is None or not found.lobby:
+                return NO_SUCH_MEMBER
+            return (_admit(state, found), *_count(state, +1))
+        case p.AdmitAll():
+            waiting = state.lobby()
+            return (*(_admit(state, m) for m in waiting), *_count(state, len(waiting)))
+        case p.Deny(m=member):
+            found = state.members.get(member)
+            if found is None or not found.lobby:
+                return NO_SUCH_MEMBER
+            return (ev.Left(m=member, why="denied", aud=to_member(member, fac=True)),)
+        case p.Mute(m=member, on=on):
+            target = _target(state, me, member)
+            if isinstance(target, Rejection):
+                return target
+            if target.muted == on:
+                return ()
+            return (ev.Muted(m=member, on=on, aud=_presence(state, member)),)
+        case p.MuteAll(on=on):
+            return () if state.muted_all == on else (ev.MutedAll(on=on, aud=ROOM),)
+        case p.Remove(m=member, ban=ban):
+            target = _target(state, me, member)
+            if isinstance(target, Rejection):
+                return target
+            if not ban:
+                return _leave(state, member, "removed")
+            # A ban is bound to the device: every name that device holds here goes too.
+            out: list[ev.RoomEvent] = []
+            for other in list(state.members.values()):
+                if other.id == member or (
+                    target.device is not None
+                    and other.device == target.device
+                    and not other.is_facilitator
+                ):
+                    left = _leave(state, other.id, "banned")
+                    assert not isinstance(left, Rejection)
+                    out.extend(left)
+                    state = _without(state, other.id)
+            return tuple(out)
+        case p.ToLobby(m=member):
+            target = _target(state, me, member)
+            if isinstance(target, Rejection):
+                return target
+            if target.is_facilitator:
+                return NOT_ALLOWED
+            if target.lobby:
+                return ()
+            events = [ev.SentToLobby(m=member, aud=_presence(state, member))]
+            if state.floor == member:
+                events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
+            return (*events, *_count(state, -1))
+        case p.LobbySay(x=text):
+            return (ev.LobbySaid(m=me.id, x=text, aud=Audience(lobby=True, fac=True)),)
+        case p.Lock(on=on):
+            return () if state.locked == on else (ev.Locked(on=on, aud=ROOM),)
+        case p.Slow(secs=secs):
+            return () if state.slow_s == secs else (ev.SlowMode(secs=secs, aud=ROOM),)
+        case p.Floor(m=member):
+            return _grant_floor(state, member, now)
+        case p.FloorEnd():
+            if state.floor is None:
+                return ()
+            return (ev.FloorChanged(m=None, n=None, until=None, aud=ROOM),)
+        case p.Pin(i=index):
+            if index is not None and index >= state.config.readings:
+                return Rejection("invalid", "This meeting has no such reading.")
+            return () if state.pinned == index else (ev.Pinned(i=index, aud=ROOM),)
+        case p.SetRole(m=member, r=role):
+            found = state.members.get(member)
+            if found is None or found.lobby:
+                return NO_SUCH_MEMBER
+            if found.role == "host" or (role == "member" and me.role != "host"):
+                return NOT_ALLOWED
+            if found.role == role:
+                return ()
+            return (ev.RoleChanged(m=member, r=role, aud=ROOM),)
+        case p.HandOver(m=member):
+            found = state.members.get(member)
+            if me.role != "host":
+                return NOT_ALLOWED
+            if found is None or found.lobby or found.id == me.id:
+                return NO_SUCH_MEMBER
+            return (
+                ev.RoleChanged(m=member, r="host", aud=ROOM),
+                ev.RoleChanged(m=me.id, r="cofac", aud=ROOM),
+            )
+        case p.Review(h=hold_id, ok=ok):
+            held = state.holds.get(hold_id)
+            if held is None:
+                return Rejection("no_such_hold", "That message was already reviewed.")
+            done = ev.HoldResolved(h=hold_id, ok=ok, cid=held.cid, aud=FAC)
+            if ok:
+                said = ev.Said(m=held.m, n=held.n, x=held.x, cid=held.cid, aud=ROOM)
+                return (said, done)
+            return (
+                done,
+                ev.Noticed(m=held.m, code="rejected", cid=held.cid, aud=to_member(held.m)),
+            )
+        case p.Trust(m=member):
+            found = state.members.get(member)
+            if found is None:
+                return NO_SUCH_MEMBER
+            return () if found.trusted else (ev.Trusted(m=member, aud=FAC),)
+        case _:
+            return Rejection("invalid", "That command cannot be used here.")
+
+
+def _admit(state: RoomState, member: Member) -> ev.RoomEvent:
+    aud = Audience(room=True, member=member.id) if state.config.members_visible else None
+    return ev.Admitted(m=member.id, n=member.name, aud=aud or to_member(member.id, fac=True))
+
+
+def _grant_floor(state: RoomState, member: MemberId | None, now: int) -> Decision:
+    if member is None:
+        if not state.hands:
+            return Rejection("no_hands", "Nobody has a hand raised.")
+        member = state.hands[0]
+    target = state.members.get(member)
+    if target is None or target.lobby:
+        return NO_SUCH_MEMBER
+    limit = state.config.share_limit_s
+    until = now + limit * 1000 if limit > 0 else None
+    return (ev.FloorChanged(m=member, n=target.name, until=until, aud=ROOM),)
+
+
+# -- time -------------------------------------------------------------------------------------
+
+
+def _tick(state: RoomState, now: int) -> Decision:
+    events: list[ev.RoomEvent] = []
+    if state.phase == "ended":
+        return ()
+    if state.empty_since is not None and now - state.empty_since >= state.config.idle_end_ms:
+        return (ev.PhaseChanged(p="ended", aud=ev.ROOM_AND_LOBBY),)
+    if state.floor is not None and state.floor_until is not None:
+        if now >= state.floor_until:
+            events.append(ev.FloorTimeUp(m=state.floor, aud=ROOM))
+        elif not state.floor_warned and now >= state.floor_until - state.config.share_warning_ms:
+            events.append(ev.FloorWarned(m=state.floor, aud=ROOM))
+    window = state.config.resume_window_ms
+    gone = [
+        m
+        for m in state.members.values()
+        if m.away_since is not None and now - m.away_since >= window
+    ]
+    if gone:
+        # Fold departures one by one so each Left sees the count the previous one left.
+        interim = state
+        for m in gone:
+            left = _leave(interim, m.id, "timeout")
+            assert not isinstance(left, Rejection)
+            events.extend(left)
+            interim = _without(interim, m.id)
+    return tuple(events)
+
+
+def _without(state: RoomState, member: MemberId) -> RoomState:
+    members = dict(state.members)
+    members.pop(member, None)
+    return replace(state, members=members)

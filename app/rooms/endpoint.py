@@ -1,0 +1,417 @@
+"""The WebSocket endpoint: a thin loop of parse, screen, decide, append.
+
+Per connection: check the Origin and the per-address cap before anything else; wait (bounded)
+for the opening frame (``hello`` with a ticket, or ``resume`` with a token and the last seq);
+answer ``welcome`` with a snapshot (and the missed events on resume); attach to the room's
+fan-out; then read commands until the socket closes. Bad input gets a typed ``error`` frame and
+the connection stays; repeated bad input closes it with 1008. Nothing here logs content, names
+or addresses: the connection id is random and meaningless outside this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from limits import parse
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from app.auth.tickets import TicketError, TicketExpired
+from app.moderation.normalise import matching_form
+from app.rooms import codec
+from app.rooms import protocol as p
+from app.rooms.commands import Disconnect, Join, Reconnect
+from app.rooms.connection import Connection, DirectConnection, Outgoing, QueuedConnection
+from app.rooms.decide import Rejection
+from app.rooms.fastws import DIRECT_EXTENSION
+from app.rooms.hub import RoomChannel, can_see
+from app.rooms.service import Rooms
+from app.rooms.snapshot import snapshot
+from app.rooms.state import Member, name_key
+from app.rooms.types import MemberId, Seq
+
+logger = logging.getLogger("haven.rooms")
+
+# Close codes: docs/protocol.md.
+BAD_OPENING = 4000
+BAD_TICKET = 4001
+REPLAYED = 4002
+RESUME_REFUSED = 4003
+ENDED = 4004
+HANDSHAKE_TIMEOUT = 4009
+TOO_MANY = 4013
+POLICY = 1008
+
+RESUMES = parse("10/minute")
+"""Resumes per member: a flaky link needs a few; a loop of them would flood the room."""
+
+JOIN_CLOSE = {
+    "banned": (4011, "banned from this meeting"),
+    "full": (4012, "meeting full"),
+    "locked": (4015, "meeting locked"),
+    "name_taken": (4016, "name taken"),
+    "ended": (ENDED, "meeting ended"),
+}
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    """Refuse cross-site WebSocket hijacking: a browser always sends Origin.
+
+    A frame without Origin does not come from a web page (no ambient cookies to abuse), so it
+    is allowed; with one, it must be listed or be this server's own origin.
+    """
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    if origin in allowed:
+        return True
+    host = websocket.headers.get("host", "")
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == host
+
+
+class Session:
+    """One connection's state on this worker."""
+
+    def __init__(self, rooms: Rooms, websocket: WebSocket, metrics: Any) -> None:
+        self.rooms = rooms
+        self.ws = websocket
+        self.metrics = metrics
+        self.id = secrets.token_hex(6)
+        self.room: RoomChannel | None = None
+        self.member: MemberId | None = None
+        self.conn: Connection | None = None
+        # Made on first use: most members of a meeting never send a message.
+        self.recent: deque[str] | None = None
+        self.violations: deque[float] | None = None
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def reply(self, payload: dict[str, Any]) -> None:
+        """An unsequenced frame to this connection only, in order with its events."""
+        if self.conn is not None:
+            self.conn.push([Outgoing(codec.direct(payload))])
+
+    def error(
+        self, code: str, msg: str, cid: str | None = None, retry: float | None = None
+    ) -> None:
+        frame: dict[str, Any] = {"t": "error", "code": code, "msg": msg}
+        if cid is not None:
+            frame["cid"] = cid
+        if retry is not None:
+            frame["retry"] = retry
+        if self.metrics is not None:
+            self.metrics.error(code)
+        self.reply(frame)
+
+    def make_conn(self, member: MemberId) -> Connection:
+        limits = self.rooms.limits
+        proto = self.ws.scope.get("extensions", {}).get(DIRECT_EXTENSION)
+        on_overflow = self.metrics.send_overflows.inc if self.metrics is not None else _noop
+        if proto is not None:
+            return DirectConnection(
+                self.id, member, proto, limits.send_queue_max_bytes, on_overflow
+            )
+        return QueuedConnection(
+            self.id,
+            member,
+            self.ws.send_text,
+            self._close_ws,
+            limits.send_queue_max_frames,
+            on_overflow,
+        )
+
+    async def _close_ws(self, code: int, reason: str) -> None:
+        if self.ws.application_state != WebSocketState.DISCONNECTED:
+            await self.ws.close(code, reason)
+
+    # -- opening ---------------------------------------------------------------------------
+
+    async def open(self) -> bool:
+        """Handle the opening frame; True once the connection is attached to a room."""
+        try:
+            raw = await asyncio.wait_for(
+                self.ws.receive_text(), timeout=self.rooms.limits.handshake_timeout_s
+            )
+        except TimeoutError:
+            await self.ws.close(HANDSHAKE_TIMEOUT, "no opening frame")
+            return False
+        except KeyError:  # a binary frame: Starlette's receive_text finds no "text"
+            await self.ws.close(BAD_OPENING, "expected a text frame")
+            return False
+        try:
+            opening = p.OPENINGS.validate_json(raw)
+        except ValidationError:
+            await self.ws.close(BAD_OPENING, "expected hello or resume")
+            return False
+        if isinstance(opening, p.Hello):
+            return await self._hello(opening)
+        return await self._resume(opening)
+
+    async def _hello(self, hello: p.Hello) -> bool:
+        rooms = self.rooms
+        try:
+            ticket = rooms.signer.verify(hello.ticket)
+        except TicketExpired:
+            await self.ws.close(BAD_TICKET, "ticket expired")
+            return False
+        except TicketError:
+            await self.ws.close(BAD_TICKET, "ticket invalid")
+            return False
+        if not await rooms.log.claim(f"ticket:{ticket.nonce}", rooms.signer.ttl_s + 5):
+            await self.ws.close(REPLAYED, "ticket already used")
+            return False
+        room = await rooms.room(ticket.meeting)
+        if room is None:
+            await self.ws.close(BAD_TICKET, "unknown meeting")
+            return False
+        join = Join(
+            member=ticket.member,
+            name=ticket.name,
+            key=name_key(ticket.name),
+            role=ticket.role,
+            conn=self.id,
+            device=ticket.device,
+            account=ticket.account,
+        )
+        result = await room.submit(None, join)
+        if isinstance(result, Rejection):
+            code, reason = JOIN_CLOSE.get(result.code, (BAD_OPENING, result.code))
+            await self.ws.close(code, reason)
+            return False
+        await room.caught_up(result[-1].seq)
+        me = room.state.members.get(ticket.member)
+        if me is None:  # apply refused it: a name or seat was taken meanwhile
+            await self.ws.close(*JOIN_CLOSE["name_taken"])
+            return False
+        self._attach(room, me, replay=None)
+        return True
+
+    async def _resume(self, resume: p.Resume) -> bool:
+        rooms = self.rooms
+        try:
+            claim = rooms.signer.verify_resume(resume.token)
+        except TicketError:
+            await self.ws.close(RESUME_REFUSED, "resume token invalid")
+            return False
+        # Each resume announces ``back`` to the room: unbounded, one ticket would flood it.
+        if not await rooms.allow(RESUMES, "resume", claim.meeting, claim.member):
+            await self.ws.close(TOO_MANY, "too many reconnects; wait a minute")
+            return False
+        room = rooms.hub.get(claim.meeting)
+        if room is None:
+            await self.ws.close(RESUME_REFUSED, "meeting not running")
+            return False
+        if claim.member not in room.state.members:
+            await self.ws.close(RESUME_REFUSED, "no longer a member")
+            return False
+        result = await room.submit(claim.member, Reconnect(member=claim.member, conn=self.id))
+        if isinstance(result, Rejection):
+            await self.ws.close(RESUME_REFUSED, result.code)
+            return False
+        if result:
+            await room.caught_up(result[-1].seq)
+        replay = None
+        if resume.epoch == room.epoch and resume.after <= room.state.seq:
+            read = await rooms.log.read(room.meeting_id, Seq(resume.after))
+            if read.complete and read.epoch == room.epoch:
+                replay = read.events
+        if self.metrics is not None:
+            kind = "resume" if replay is not None else "snapshot"
+            self.metrics.reconnect(kind)
+        me = room.state.members.get(claim.member)
+        if me is None:
+            await self.ws.close(RESUME_REFUSED, "no longer a member")
+            return False
+        self._attach(room, me, replay=replay)
+        return True
+
+    def _attach(self, room: RoomChannel, me: Member, replay: list[Any] | None) -> None:
+        """Welcome, replay, attach: no await in between, so nothing is missed or doubled."""
+        self.room, self.member = room, me.id
+        self.conn = conn = self.make_conn(me.id)
+        state = room.state
+        welcome = {
+            "t": "welcome",
+            "v": p.PROTOCOL_VERSION,
+            "me": me.id,
+            "role": me.role,
+            "token": self.rooms.signer.resume_token(room.meeting_id, me.id),
+            "epoch": room.epoch,
+            "seq": state.seq,
+            "replay": replay is not None,
+            "room": snapshot(state, me),
+        }
+        items = [Outgoing(codec.direct(welcome))]
+        for envelope in replay or ():
+            if envelope.seq <= state.seq and can_see(envelope.event, envelope.seq, me):
+                items.append(Outgoing(codec.wire(envelope)))
+        conn.push(items)
+        room.attach(conn)
+
+    # -- commands --------------------------------------------------------------------------
+
+    def violation(self) -> bool:
+        """Count a refused frame; True when the connection has had too many and must close."""
+        loop_time = asyncio.get_running_loop().time()
+        if self.violations is None:
+            self.violations = deque()
+        self.violations.append(loop_time)
+        while self.violations and self.violations[0] < loop_time - 60:
+            self.violations.popleft()
+        return len(self.violations) > self.rooms.limits.max_violations
+
+    async def serve(self) -> None:
+        assert self.room is not None and self.member is not None
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self.error("binary_frame", "Frames must be JSON text.")
+                if self.violation():
+                    await self._policy_close()
+                    return
+                continue
+            if self.metrics is not None:
+                self.metrics.messages_in.inc()
+            if not await self.handle(text):
+                return
+
+    async def _policy_close(self) -> None:
+        if self.conn is not None:
+            self.conn.close(POLICY, "too many invalid frames")
+
+    async def handle(self, text: str) -> bool:
+        """One client frame. False when the connection must stop reading."""
+        room, member = self.room, self.member
+        assert room is not None and member is not None
+        try:
+            cmd = p.COMMANDS.validate_json(text)
+        except ValidationError as exc:
+            code = _frame_error_code(exc)
+            self.error(code, "That frame is not a valid command.")
+            if self.violation():
+                await self._policy_close()
+                return False
+            return True
+        if isinstance(cmd, p.Ping):
+            self.reply({"t": "pong"})
+            return True
+        say = isinstance(cmd, p.Say)
+        limits = self.rooms.limits
+        keys = ("say" if say else "cmd", room.meeting_id, member)
+        item = limits.messages if say else limits.commands
+        if not await self.rooms.allow(item, *keys):
+            cid = cmd.cid if isinstance(cmd, p.Say) else None
+            retry = await self.rooms.retry_after(item, *keys)
+            self.error("rate_limited", "Slow down a little.", cid=cid, retry=retry)
+            if self.violation():
+                await self._policy_close()
+                return False
+            return True
+        if isinstance(cmd, p.Say):
+            return await self._say(cmd)
+        result = await room.submit(member, cmd)
+        if isinstance(result, Rejection):
+            self.error(result.code, result.msg, retry=result.retry)
+            return True
+        if isinstance(cmd, p.Leave):
+            return False
+        if cmd.t in p.FACILITATOR_COMMAND_TYPES:
+            self.rooms.on_control(room, member, cmd)
+        return True
+
+    async def _say(self, cmd: p.Say) -> bool:
+        room, member_id = self.room, self.member
+        assert room is not None and member_id is not None
+        if len(cmd.x) > self.rooms.limits.max_text_chars:
+            self.error("too_long", "That message is too long.", cid=cmd.cid)
+            return True
+        me = room.state.members.get(member_id)
+        if me is None:
+            return False
+        if cmd.cid in me.recent_cids:
+            self.reply({"t": "dup", "cid": cmd.cid})
+            return True
+        post = self.rooms.screen(room, me, cmd, list(self.recent or ()))
+        if isinstance(post, dict):
+            self.reply(post)
+            return True
+        if self.rooms.pipeline is not None:
+            # The flood stage compares against the sender's recent messages in matching form.
+            if self.recent is None:
+                self.recent = deque(maxlen=10)
+            self.recent.append(matching_form(cmd.x))
+        result = await room.submit(member_id, post)
+        if isinstance(result, Rejection):
+            if result.code == "duplicate":
+                self.reply({"t": "dup", "cid": cmd.cid})
+            else:
+                self.error(result.code, result.msg, cid=cmd.cid, retry=result.retry)
+        return True
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def finish(self) -> None:
+        room, member, conn = self.room, self.member, self.conn
+        if conn is not None and room is not None:
+            room.detach(conn)
+            if isinstance(conn, QueuedConnection):
+                await conn.aclose()
+        if room is not None and member is not None and not room.ended:
+            with contextlib.suppress(Exception):  # the room may be ending under us
+                await room.submit(member, Disconnect(member=member, conn=self.id))
+
+
+def _noop() -> None:
+    return None
+
+
+def _frame_error_code(exc: ValidationError) -> str:
+    for err in exc.errors():
+        if err["type"] == "union_tag_invalid":
+            return "unknown_type"
+        if err["type"] == "union_tag_not_found":
+            return "bad_frame"
+        if err["type"] == "json_invalid":
+            return "bad_json"
+        if err["type"] in ("string_too_long",) and err["loc"][-1:] == ("x",):
+            return "too_long"
+    return "bad_frame"
+
+
+async def room_socket(websocket: WebSocket) -> None:
+    """``GET /ws``: the room protocol (docs/protocol.md)."""
+    app = websocket.app
+    rooms: Rooms = app.state.rooms
+    metrics = getattr(app.state, "metrics", None)
+    settings = app.state.settings
+    if not origin_allowed(websocket, list(settings.allowed_origins)):
+        await websocket.close(POLICY)  # before accept: an HTTP 403
+        return
+    address = rooms.address_key(websocket.client.host if websocket.client else None)
+    await websocket.accept()
+    if not rooms.conn_counts.acquire(address, rooms.limits.max_conns_per_ip):
+        await websocket.close(TOO_MANY, "too many connections")
+        return
+    session = Session(rooms, websocket, metrics)
+    if metrics is not None:
+        metrics.connections.inc()
+    try:
+        if await session.open():
+            await session.serve()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        rooms.conn_counts.release(address)
+        if metrics is not None:
+            metrics.connections.dec()
+        await session.finish()

@@ -1,0 +1,473 @@
+"""The hub: this process's rooms, each following its log, keeping a replica and fanning out.
+
+For every room with a local member, one :class:`RoomChannel` runs one follower task:
+
+    log.subscribe ──batch──▶ apply(state, event) ──▶ encode once ──▶ push to each recipient
+
+Each event is encoded to JSON once and, on the direct path, framed once; the same bytes go to
+every local recipient's bounded buffer, a batch at a time (one write per connection per batch).
+Recipients follow from the event's audience and the replica's state right after that event, so
+a member admitted by event N receives N and what follows, never what came before.
+
+Commands go the other way through :meth:`RoomChannel.submit`: decide against the replica, append
+to the log; the sender sees its own event come back through the follower like everyone else,
+which is what makes its client's view ordered and complete without a special path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from app.rooms import codec
+from app.rooms import events as ev
+from app.rooms.commands import SystemCommand, Tick
+from app.rooms.connection import TOO_SLOW, Connection, Outgoing
+from app.rooms.decide import AnyCommand, Rejection, decide
+from app.rooms.events import Envelope
+from app.rooms.log import RoomLog
+from app.rooms.reducer import apply
+from app.rooms.snapshot import snapshot
+from app.rooms.state import Member, RoomConfig, RoomState
+from app.rooms.state_codec import dump_state, load_state
+from app.rooms.types import MeetingId, MemberId, Seq
+
+logger = logging.getLogger("haven.rooms")
+
+# Close codes (docs/protocol.md).
+REPLACED = 4005
+ENDED = 4004
+REMOVED = 4010
+BANNED = 4011
+DENIED = 4014
+
+TICK_S = 1.0
+COALESCE_S = 0.003
+"""Under load, how long a room's follower waits for more events before the next write."""
+BUSY_GAP_S = 0.05
+"""Batches closer together than this mean the room is busy and writes are coalesced."""
+
+# -- snapshots, for a worker joining a meeting mid-way (begin) ----------------------------
+SNAPSHOT_EVERY = 200
+"""Applied events between two snapshots of the replica (keep the log's max_events above)."""
+SNAPSHOT_MAX_AGE_MS = 60_000
+"""Log time between two snapshots (keep the log's max_age_ms well above): in a quiet room,
+age trimming must not remove the events right after the newest snapshot."""
+RESYNC_ATTEMPTS = 5
+"""Times a follower whose tail was trimmed reloads the snapshot (with a short backoff, while
+another worker saves a newer one) before it gives up."""
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """A snapshot that could not be saved costs a later joiner a longer replay, nothing more."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.warning("room snapshot not saved: %s", type(error).__name__)
+
+
+# -- snapshots (end) ------------------------------------------------------------------------
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def can_see(event: ev.Event, seq: Seq, viewer: Member) -> bool:
+    """Whether ``viewer`` (as of the state after this event) receives it."""
+    aud = event.aud
+    if aud.member == viewer.id or (aud.fac and viewer.is_facilitator):
+        return True
+    if viewer.lobby:
+        return aud.lobby
+    if not aud.room:
+        return False
+    if viewer.admitted_at is not None and seq < viewer.admitted_at:
+        return False
+    # A member who blocked the sender no longer receives their messages or reactions.
+    return not (isinstance(event, ev.Said | ev.Reacted) and event.m in viewer.blocks)
+
+
+@dataclass
+class Counters:
+    """What the hub counts for /metrics (bound by the app to Prometheus objects)."""
+
+    on_deliveries: Callable[[int], None] = lambda n: None
+    on_overflow: Callable[[], None] = lambda: None
+    on_event: Callable[[str], None] = lambda t: None
+
+
+@dataclass
+class RoomChannel:
+    meeting_id: MeetingId
+    log: RoomLog
+    state: RoomState
+    counters: Counters
+    on_ended: Callable[[RoomChannel], Awaitable[None]]
+    on_lost: Callable[[RoomChannel], Awaitable[None]] | None = None
+    """Called when the log went away under a running meeting (Redis flushed, dropped elsewhere)."""
+    clock: Callable[[], int] = now_ms
+    """Milliseconds since the epoch; tests move it to fire share timers without waiting."""
+    epoch: str = ""
+    conns: dict[MemberId, Connection] = field(default_factory=dict)
+    _waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    ended: bool = False
+    _snap_seq: int = 0
+    _snap_at: int = 0
+    _snapshotting: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the room's log and start following it from the replica's seq.
+
+        When the log already has events (the meeting runs on another worker, or ran here
+        before a restart), the replica starts from the log's latest snapshot, config included,
+        so that it folds the tail exactly as the other replicas do; the follower then replays
+        the events after it. If that tail is no longer retained, see :meth:`_resync`.
+        """
+        self.epoch = await self.log.open(self.meeting_id)
+        last = await self.log.last_seq(self.meeting_id)
+        if last > 0:
+            await self._restore()
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._follow()), loop.create_task(self._tick())]
+        # Decide nothing on a replica that has not caught up with what the log already holds
+        # (another worker's meeting): a join would see a meeting that has not started yet.
+        await self.caught_up(last)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for fut in (f for _, f in self._waiters):
+            if not fut.done():
+                fut.cancel()
+        self._waiters.clear()
+        # Leave the newest state for the workers that go on following this room (or for this
+        # one after a restart). Awaited here, off the message path; a failure is only logged.
+        if self._snapshotting is not None:
+            await asyncio.wait([self._snapshotting])
+        if not self.ended and self.state.seq > self._snap_seq:
+            await asyncio.wait([self._snapshot_soon(self._snap_at)])
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def submit(
+        self, actor: MemberId | None, cmd: AnyCommand | SystemCommand
+    ) -> Rejection | list[Envelope]:
+        """Decide ``cmd`` against the replica and append what it yields to the log."""
+        now = self.clock()
+        decision = decide(self.state, actor, cmd, now)
+        if isinstance(decision, Rejection):
+            return decision
+        if not decision:
+            return []
+        return await self.log.append(self.meeting_id, decision, now)
+
+    async def caught_up(self, seq: int) -> None:
+        """Return once the replica has applied the event at ``seq``."""
+        if self.state.seq >= seq:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, fut))
+        await fut
+
+    # -- connections ------------------------------------------------------------------------
+
+    def attach(self, conn: Connection) -> None:
+        """Deliver every event after the replica's current seq to ``conn``."""
+        old = self.conns.get(conn.member)
+        self.conns[conn.member] = conn
+        if old is not None and old is not conn:
+            old.close(REPLACED, "replaced by a newer connection")
+
+    def detach(self, conn: Connection) -> None:
+        if self.conns.get(conn.member) is conn:
+            del self.conns[conn.member]
+
+    # -- the follower -----------------------------------------------------------------------
+
+    async def _follow(self) -> None:
+        resyncs = 0
+        loop = asyncio.get_running_loop()
+        last = 0.0
+        try:
+            while True:
+                try:
+                    async for batch in self.log.subscribe(self.meeting_id, self.state.seq):
+                        self.deliver(batch)
+                        if self.ended:
+                            break
+                        # Under sustained traffic, let events gather for a moment so that each
+                        # member gets one write for several of them: a send costs a syscall
+                        # per connection, far more than the encoding. An idle room's first
+                        # event still goes out at once.
+                        now = loop.time()
+                        if now - last < BUSY_GAP_S:
+                            await asyncio.sleep(COALESCE_S)
+                        last = now
+                    break  # the meeting ended, or its log went away under it
+                except LookupError:
+                    resyncs += 1
+                    if resyncs > RESYNC_ATTEMPTS:
+                        logger.error("room replica cannot catch up with its log")
+                        raise
+                    if not await self._resync():
+                        await asyncio.sleep(0.05 * 2**resyncs)  # backoff, not readiness
+        except asyncio.CancelledError:
+            raise
+        except LookupError:
+            pass  # gave up catching up: handled as a lost log below
+        finally:
+            if self.ended:
+                await self.on_ended(self)
+        if not self.ended and self.on_lost is not None:
+            await self.on_lost(self)
+
+    # -- snapshots, for a worker joining a meeting mid-way (begin) ---------------------------
+
+    async def _restore(self) -> bool:
+        """Replace the replica by the log's latest snapshot if that one is ahead of it."""
+        saved = await self.log.load_snapshot(self.meeting_id)
+        if saved is None or saved[0] <= self.state.seq:
+            return False
+        self.state = load_state(saved[1])
+        self._snap_seq = self.state.seq
+        return True
+
+    async def _resync(self) -> bool:
+        """Recover from a trimmed tail (``subscribe`` raised ``LookupError``).
+
+        Events after the replica's seq are gone from the log: this worker joined too late
+        for the retained window, or its follower fell behind it (Redis trims under a slow
+        reader; the memory log never does). The only way on is the latest snapshot, if it is
+        ahead. Local members then missed what lies between, so they are closed with the
+        resumable code: they resume, find their seq too old, and get a fresh snapshot. With
+        no newer snapshot the follower tries again shortly (another worker may be saving
+        one), then gives up.
+        """
+        if not await self._restore():
+            return False
+        for conn in list(self.conns.values()):
+            conn.close(TOO_SLOW, "fell behind: resume")
+        self.deliver([])  # wakes caught_up() waiters the jump went past
+        return True
+
+    def _snapshot_due(self, at: int) -> bool:
+        if self.ended or self.state.seq <= self._snap_seq:
+            return False
+        if self._snapshotting is not None and not self._snapshotting.done():
+            return False  # one save at a time; a later batch tries again
+        return (
+            self.state.seq - self._snap_seq >= SNAPSHOT_EVERY
+            or at - self._snap_at >= SNAPSHOT_MAX_AGE_MS
+        )
+
+    def _snapshot_soon(self, at: int) -> asyncio.Task[None]:
+        """Save the replica in a task of its own: serialising and writing never delay delivery."""
+        state = self.state
+        self._snap_seq, self._snap_at = state.seq, at
+        task = asyncio.get_running_loop().create_task(self._save_snapshot(state))
+        task.add_done_callback(_report_failure)
+        self._snapshotting = task
+        return task
+
+    async def _save_snapshot(self, state: RoomState) -> None:
+        if self.ended:
+            return  # the room is being dropped; a snapshot must not outlive it
+        await self.log.save_snapshot(self.meeting_id, state.seq, dump_state(state))
+
+    # -- snapshots (end) ---------------------------------------------------------------------
+
+    def deliver(self, batch: list[Envelope]) -> None:
+        """Apply a batch to the replica and push each event to its local recipients."""
+        pending: dict[Connection, list[Outgoing]] = {}
+        closing: list[tuple[Connection, int, str]] = []
+        deliveries = 0
+        for envelope in batch:
+            if envelope.seq <= self.state.seq:
+                continue  # already applied (a snapshot covered it)
+            self.state = state = apply(self.state, envelope)
+            event = envelope.event
+            self.counters.on_event(event.T)
+            out: Outgoing | None = None
+            for member_id, conn in self.conns.items():
+                viewer = state.members.get(member_id)
+                if viewer is None:
+                    if event.aud.member != member_id:
+                        continue
+                elif not can_see(event, envelope.seq, viewer):
+                    continue
+                if out is None:
+                    out = Outgoing(codec.wire(envelope))
+                pending.setdefault(conn, []).append(out)
+                deliveries += 1
+            closing.extend(self._closes_after(event))
+            view = self._view_change(event)
+            if view is not None:
+                pending.setdefault(view[0], []).append(view[1])
+        for conn, items in pending.items():
+            conn.push(items)
+        for conn, code, reason in closing:
+            conn.close(code, reason)
+        self.counters.on_deliveries(deliveries)
+        if batch and self._snapshot_due(batch[-1].at):
+            self._snapshot_soon(batch[-1].at)
+        if self._waiters:
+            seq = self.state.seq
+            still = []
+            for target, fut in self._waiters:
+                if target <= seq:
+                    if not fut.done():
+                        fut.set_result(None)
+                else:
+                    still.append((target, fut))
+            self._waiters = still
+
+    def _view_change(self, event: ev.RoomEvent) -> tuple[Connection, Outgoing] | None:
+        """A fresh snapshot for a local member whose view of the room this event changed.
+
+        Admitted from the lobby, a member sees the room for the first time; promoted, a
+        co-facilitator starts seeing the lobby and held messages. The snapshot is taken right
+        after the event, so it is exact as of its seq, and follows it on the same socket.
+        """
+        if not isinstance(event, ev.Admitted | ev.SentToLobby | ev.RoleChanged):
+            return None
+        conn = self.conns.get(event.m)
+        viewer = self.state.members.get(event.m)
+        if conn is None or viewer is None:
+            return None
+        frame = {"t": "room", "seq": self.state.seq, "role": viewer.role}
+        frame["room"] = snapshot(self.state, viewer)
+        return conn, Outgoing(codec.direct(frame))
+
+    def _closes_after(self, event: ev.RoomEvent) -> list[tuple[Connection, int, str]]:
+        match event:
+            case ev.PhaseChanged(p="ended"):
+                self.ended = True
+                return [(c, ENDED, "meeting ended") for c in self.conns.values()]
+            case ev.Left(m=m, why=why):
+                conn = self.conns.get(m)
+                if conn is None:
+                    return []
+                code = {"banned": BANNED, "removed": REMOVED, "denied": DENIED}.get(why, 1000)
+                return [(conn, code, why)]
+            case ev.Back(m=m, conn=conn_id):
+                conn = self.conns.get(m)
+                if conn is not None and conn.id != conn_id:
+                    return [(conn, REPLACED, "replaced by a newer connection")]
+                return []
+            case _:
+                return []
+
+    def leads_timers(self) -> bool:
+        """Whether this worker runs the room's timers (share timer, resume window).
+
+        Exactly one worker should, or every worker would append the same ``floor_warn``: the
+        one holding the connection of the present member with the smallest id. Every replica
+        computes the same member, so no coordination is needed; if that worker dies, its
+        members go ``away`` and the next present member's worker takes over.
+        """
+        present = [m.id for m in self.state.members.values() if m.present]
+        if not present:
+            return True  # nobody to deliver to: only departures and the idle end are due
+        return min(present) in self.conns
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            if self.ended:
+                return
+            if not self.leads_timers():
+                continue
+            result = await self.submit(None, Tick())
+            if isinstance(result, Rejection):  # pragma: no cover - Tick is never rejected
+                logger.warning("tick rejected: %s", result.code)
+
+
+@dataclass
+class Hub:
+    """The rooms this process follows, opened on first use and closed when they end."""
+
+    log: RoomLog
+    counters: Counters = field(default_factory=Counters)
+    on_room_ended: Callable[[MeetingId, RoomState], Awaitable[None]] | None = None
+    clock: Callable[[], int] = now_ms
+    """The rooms' clock (ms); replaceable at run time, e.g. by a test that skips ahead."""
+    rooms: dict[MeetingId, RoomChannel] = field(default_factory=dict)
+    _opening: dict[MeetingId, asyncio.Future[RoomChannel]] = field(default_factory=dict)
+
+    async def room(
+        self, meeting_id: MeetingId, config: Callable[[], Awaitable[RoomConfig | None]]
+    ) -> RoomChannel | None:
+        """The room's channel, opening it (once, even under concurrent calls) if needed."""
+        found = self.rooms.get(meeting_id)
+        if found is not None:
+            return found
+        opening = self._opening.get(meeting_id)
+        if opening is not None:
+            return await asyncio.shield(opening)
+        fut: asyncio.Future[RoomChannel] = asyncio.get_running_loop().create_future()
+        self._opening[meeting_id] = fut
+        try:
+            cfg = await config()
+            if cfg is None:
+                fut.cancel()
+                return None
+            channel = RoomChannel(
+                meeting_id=meeting_id,
+                log=self.log,
+                state=RoomState(config=cfg),
+                counters=self.counters,
+                on_ended=self._ended,
+                on_lost=self._lost,
+                clock=lambda: self.clock(),
+            )
+            await channel.start()
+            self.rooms[meeting_id] = channel
+            fut.set_result(channel)
+            return channel
+        except BaseException:
+            if not fut.done():
+                fut.cancel()
+            raise
+        finally:
+            self._opening.pop(meeting_id, None)
+
+    def get(self, meeting_id: MeetingId) -> RoomChannel | None:
+        return self.rooms.get(meeting_id)
+
+    async def _ended(self, channel: RoomChannel) -> None:
+        self.rooms.pop(channel.meeting_id, None)
+        await self.log.drop(channel.meeting_id)
+        if self.on_room_ended is not None:
+            await self.on_room_ended(channel.meeting_id, channel.state)
+        for task in channel._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    async def _lost(self, channel: RoomChannel) -> None:
+        """The room's log vanished while the meeting ran: forget this replica.
+
+        Local members are closed with the resumable code; when they come back, the room is
+        opened afresh from the log (or their resume is refused if the meeting is gone).
+        """
+        if self.rooms.get(channel.meeting_id) is channel:
+            del self.rooms[channel.meeting_id]
+        logger.warning("room log lost; closing its local connections")
+        for conn in list(channel.conns.values()):
+            conn.close(TOO_SLOW, "room restarted: resume")
+        for task in channel._tasks:
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    async def close(self) -> None:
+        for channel in list(self.rooms.values()):
+            for conn in list(channel.conns.values()):
+                conn.close(1001, "server shutting down")
+            await channel.stop()
+        self.rooms.clear()

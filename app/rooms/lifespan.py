@@ -1,0 +1,192 @@
+"""Start-up and shut-down of the rooms: log backend, hub, moderation, metadata writes.
+
+The room core never touches the database on the message path. The database is read when a
+worker first opens a room (the meeting's definition) and written off the path, through the
+metadata sink: an occurrence when a meeting starts and ends, and a content-free audit line for
+each facilitator action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from limits import parse
+
+from app.auth.tickets import TicketSigner
+from app.meetings import audit, occurrences
+from app.meetings.service import meeting_access
+from app.moderation.pipeline import default_pipeline
+from app.moderation.policy import Policy
+from app.moderation.resources import load_resources
+from app.rooms import protocol as p
+from app.rooms.hub import Counters, RoomChannel
+from app.rooms.log import LogLimits
+from app.rooms.service import RoomLimits, RoomMeta, Rooms
+from app.rooms.state import RoomConfig, RoomState
+from app.rooms.types import MeetingId, MemberId
+
+AUDITED: dict[str, str] = {
+    "start": "start",
+    "end": "end",
+    "admit": "admit",
+    "deny": "deny",
+    "admit_all": "admit_all",
+    "mute": "mute",
+    "mute_all": "mute_all",
+    "remove": "remove",
+    "to_lobby": "to_lobby",
+    "lobby_say": "lobby_message",
+    "lock": "lock",
+    "slow": "slow_mode",
+    "floor": "grant_floor",
+    "floor_end": "end_floor",
+    "pin": "pin",
+    "role": "set_role",
+    "host": "hand_over",
+    "review": "review",
+    "trust": "trust",
+}
+
+
+def _utc(ms: int | None = None) -> datetime:
+    return datetime.now(UTC) if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def build_rooms(app: FastAPI) -> Rooms:
+    settings = app.state.settings
+    metrics = app.state.metrics
+    sessionmaker = app.state.sessionmaker
+
+    async def load_config(meeting_id: MeetingId) -> tuple[RoomConfig, RoomMeta] | None:
+        async with sessionmaker() as session:
+            meeting = await meeting_access(session, meeting_id, None)
+        if meeting is None:
+            return None
+        config = RoomConfig(
+            meeting_id=MeetingId(meeting.id),
+            title=meeting.title,
+            capacity=meeting.capacity,
+            lobby=meeting.lobby,
+            chat_mode=meeting.chat_mode,
+            members_visible=meeting.members_visible,
+            share_limit_s=meeting.share_limit_s,
+            readings=len(meeting.readings),
+            resume_window_ms=settings.resume_window_s * 1000,
+        )
+        meta = RoomMeta(
+            policy=Policy.from_overrides(dict(meeting.policy or {})),
+            facilitator_names=meeting.facilitator_names,
+            facilitator_accounts=meeting.facilitator_ids,
+        )
+        return config, meta
+
+    counters = Counters(
+        on_deliveries=metrics.events_out.inc,
+        on_overflow=metrics.send_overflows.inc,
+    )
+    moderation_on = settings.moderation
+
+    def on_verdict(verdict: Any) -> None:
+        for category in sorted(verdict.categories) or ["ok"]:
+            metrics.verdict(verdict.action, category)
+
+    card = load_resources(settings.crisis_resources_file)
+    pipeline = default_pipeline(card.numbers()) if moderation_on else None
+    rooms = Rooms.from_url(
+        settings.room_log_url,
+        LogLimits(max_events=settings.log_max_events, max_age_ms=settings.log_max_age_s * 1000),
+        TicketSigner(settings.secret_key.get_secret_value(), settings.ticket_ttl_s),
+        RoomLimits(
+            max_text_chars=settings.max_text_chars,
+            messages=parse(
+                f"{settings.rate_burst}/{max(1, round(settings.rate_burst / settings.rate_per_s))}"
+                "second"
+            ),
+            max_conns_per_ip=settings.max_conns_per_ip,
+            handshake_timeout_s=settings.handshake_timeout_s,
+            send_queue_max_frames=settings.send_queue_max_frames,
+            send_queue_max_bytes=settings.send_queue_max_bytes,
+        ),
+        load_config,
+        counters=counters,
+        pipeline=pipeline,
+        default_policy=Policy(),
+        care_card=card.to_wire(),
+        on_verdict=on_verdict,
+    )
+
+    open_occurrences: dict[MeetingId, int] = {}
+
+    def on_control(room: RoomChannel, actor: MemberId, cmd: p.Command) -> None:
+        """Queue the content-free audit line (and occurrence bookkeeping) for a control."""
+        me = room.state.members.get(actor)
+        account = me.account if me is not None else None
+        target = getattr(cmd, "m", None)
+        meeting_id = room.meeting_id
+        action = AUDITED.get(cmd.t, cmd.t)
+        if isinstance(cmd, p.Mute | p.MuteAll | p.Lock):
+            action += ".on" if cmd.on else ".off"
+        elif isinstance(cmd, p.Remove) and cmd.ban:
+            action = "remove.ban"
+        elif isinstance(cmd, p.Review):
+            action += ".approve" if cmd.ok else ".reject"
+        at = _utc()
+
+        async def write() -> None:
+            async with sessionmaker() as session:
+                if isinstance(cmd, p.Start) and meeting_id not in open_occurrences:
+                    open_occurrences[meeting_id] = await occurrences.start_occurrence(
+                        session, meeting_id, at
+                    )
+                await audit.record(
+                    session,
+                    meeting_id=meeting_id,
+                    occurrence_id=open_occurrences.get(meeting_id),
+                    facilitator_id=account,
+                    actor_member=actor,
+                    action=action,
+                    target_member=target,
+                    at=at,
+                )
+                await session.commit()
+
+        rooms.sink.put(write)
+
+    async def on_ended(meeting_id: MeetingId, state: RoomState) -> None:
+        occurrence = open_occurrences.pop(meeting_id, None)
+        rooms.meta.pop(meeting_id, None)
+        metrics.rooms.set(len(rooms.hub.rooms))
+        if occurrence is None:
+            return
+        # Only the count: a closure over ``state`` would keep every name and held message of
+        # the ended meeting in memory for as long as the job is referenced.
+        peak = state.peak
+
+        async def write() -> None:
+            async with sessionmaker() as session:
+                await occurrences.end_occurrence(session, occurrence, _utc(), peak)
+                await session.commit()
+
+        rooms.sink.put(write)
+
+    rooms.control_hooks.append(on_control)
+    rooms.ended_hooks.append(on_ended)
+    return rooms
+
+
+@asynccontextmanager
+async def rooms_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    rooms = build_rooms(app)
+    app.state.rooms = rooms
+    rooms.start()
+    demo = getattr(app.state, "demo_meeting_id", None)
+    if demo is not None:
+        await rooms.open_live(MeetingId(demo))
+    try:
+        yield
+    finally:
+        await rooms.close()

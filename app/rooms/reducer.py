@@ -1,0 +1,210 @@
+"""apply(state, envelope) -> state: fold one logged event into a room's state.
+
+What must live here: how each event changes the state, and nothing else. What must not: I/O,
+clocks, randomness, permission checks that depend on who sent a command (that is
+:mod:`app.rooms.decide`).
+
+Rule 1: ``apply`` is total. It never raises for an event that made it into the log, whatever
+state it meets: a stale or duplicated event (decided on a lagging replica, or appended twice by
+two workers' timers) turns into a no-op or the nearest valid change.
+
+Rule 2: ``apply`` re-validates the invariants it owns, so they hold on every replica whatever
+the log contains: a member who left or was removed cannot hold the floor, raise a hand or be
+granted a role; the hand queue has no duplicates; banned members and devices stay banned for
+the rest of the meeting; nothing but ``join`` adds a member.
+
+Rule 3: ``state.seq`` becomes the envelope's seq. The log hands out gapless seqs, so every
+replica that applies the same log reaches the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import assert_never
+
+from app.rooms import events as ev
+from app.rooms.events import Envelope
+from app.rooms.state import Member, RoomState, name_key
+from app.rooms.types import MemberId, Seq
+
+
+def apply(state: RoomState, envelope: Envelope) -> RoomState:
+    """The state after ``envelope``; ``state`` itself is left untouched."""
+    event = envelope.event
+    if type(event) is ev.Said and event.m in state.members:
+        # The hot path (most events are messages): one state copy instead of two.
+        members = dict(state.members)
+        members[event.m] = members[event.m].after_message(envelope.at, event.cid)
+        return replace(state, seq=envelope.seq, members=members)
+    state = _apply(replace(state, seq=envelope.seq), event, envelope.at, envelope.seq)
+    if state.members:
+        return state if state.empty_since is None else replace(state, empty_since=None)
+    return state if state.empty_since is not None else replace(state, empty_since=envelope.at)
+
+
+def _put(state: RoomState, member: Member) -> RoomState:
+    members = dict(state.members)
+    members[member.id] = member
+    return replace(state, members=members)
+
+
+def _update(state: RoomState, member_id: MemberId, **changes: object) -> RoomState:
+    member = state.members.get(member_id)
+    if member is None:
+        return state
+    return _put(state, replace(member, **changes))  # type: ignore[arg-type]  # typed by callers
+
+
+def _drop(state: RoomState, member_id: MemberId) -> RoomState:
+    members = dict(state.members)
+    members.pop(member_id, None)
+    return replace(
+        state,
+        members=members,
+        hands=tuple(h for h in state.hands if h != member_id),
+        floor=None if state.floor == member_id else state.floor,
+        floor_until=None if state.floor == member_id else state.floor_until,
+    )
+
+
+def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomState:  # noqa: C901
+    match event:
+        case ev.Joined():
+            key = event.key or name_key(event.n)
+            if (
+                event.m in state.members
+                or event.m in state.banned
+                or (event.device is not None and event.device in state.banned_devices)
+                or state.name_taken(key, event.account)
+                or (event.r == "member" and len(state.members) >= state.config.capacity)
+            ):
+                # Decided on a lagging replica against a name or seat taken meanwhile.
+                return state
+            new = Member(
+                id=event.m,
+                name=event.n,
+                key=key,
+                role=event.r,
+                lobby=event.lob,
+                conn=event.conn,
+                joined_at=event.joined_at,
+                admitted_at=None if event.lob else seq,
+                device=event.device,
+                account=event.account,
+            )
+            state = _put(state, new)
+            return replace(state, peak=max(state.peak, state.count()))
+        case ev.Admitted(m=m):
+            member = state.members.get(m)
+            if member is None or not member.lobby:
+                return state
+            state = _put(state, replace(member, lobby=False, admitted_at=seq))
+            return replace(state, peak=max(state.peak, state.count()))
+        case ev.SentToLobby(m=m):
+            if m not in state.members:
+                return state
+            state = _drop_floor(state, m)
+            return _update(state, m, lobby=True, admitted_at=None)
+        case ev.Left(m=m, why=why):
+            member = state.members.get(m)
+            if member is None:
+                return state
+            if why == "banned":
+                devices = state.banned_devices
+                if member.device is not None:
+                    devices = devices | {member.device}
+                state = replace(state, banned=state.banned | {m}, banned_devices=devices)
+            return _drop(state, m)
+        case ev.Away(m=m, conn=conn):
+            member = state.members.get(m)
+            if member is None or member.conn != conn:
+                return state
+            return _put(state, replace(member, conn=None, away_since=at))
+        case ev.Back(m=m, conn=conn):
+            return _update(state, m, conn=conn, away_since=None)
+        case ev.Said(m=m, cid=cid):
+            member = state.members.get(m)
+            if member is None:
+                return state
+            return _put(state, member.after_message(at, cid))
+        case ev.Reacted() | ev.Reported() | ev.Counted() | ev.LobbySaid():
+            return state
+        case ev.CareOffered() | ev.Alerted() | ev.Noticed():
+            return state
+        case ev.HandChanged(m=m, up=up):
+            member = state.members.get(m)
+            if member is None or member.lobby:
+                return state
+            hands = tuple(h for h in state.hands if h != m)
+            if up and state.floor != m:
+                hands = (*hands, m)
+            return replace(state, hands=hands)
+        case ev.FloorChanged(m=m, until=until):
+            if m is None:
+                return replace(state, floor=None, floor_until=None, floor_warned=False)
+            member = state.members.get(m)
+            if member is None or member.lobby:
+                return state
+            return replace(
+                state,
+                floor=m,
+                floor_until=until,
+                floor_warned=False,
+                hands=tuple(h for h in state.hands if h != m),
+            )
+        case ev.FloorWarned(m=m):
+            if state.floor != m:
+                return state
+            return replace(state, floor_warned=True)
+        case ev.FloorTimeUp(m=m):
+            if state.floor != m:
+                return state
+            return replace(state, floor_until=None, floor_warned=True)
+        case ev.Muted(m=m, on=on):
+            return _update(state, m, muted=on)
+        case ev.MutedAll(on=on):
+            return replace(state, muted_all=on)
+        case ev.RoleChanged(m=m, r=r):
+            member = state.members.get(m)
+            if member is None or member.lobby:
+                return state
+            return _put(state, replace(member, role=r, muted=False))
+        case ev.Locked(on=on):
+            return replace(state, locked=on)
+        case ev.SlowMode(secs=secs):
+            return replace(state, slow_s=secs)
+        case ev.Pinned(i=i):
+            return replace(state, pinned=i)
+        case ev.PhaseChanged(p=phase):
+            if state.phase == "ended":
+                return state
+            return replace(state, phase=phase)
+        case ev.Held(h=h):
+            holds = dict(state.holds)
+            holds[h] = event
+            return replace(state, holds=holds)
+        case ev.HoldResolved(h=h):
+            if h not in state.holds:
+                return state
+            holds = dict(state.holds)
+            del holds[h]
+            return replace(state, holds=holds)
+        case ev.Blocked(by=by, m=m, on=on):
+            member = state.members.get(by)
+            if member is None:
+                return state
+            blocks = member.blocks | {m} if on else member.blocks - {m}
+            return _put(state, replace(member, blocks=blocks))
+        case ev.Trusted(m=m):
+            return _update(state, m, trusted=True)
+        case _:
+            assert_never(event)
+
+
+def _drop_floor(state: RoomState, m: MemberId) -> RoomState:
+    return replace(
+        state,
+        hands=tuple(h for h in state.hands if h != m),
+        floor=None if state.floor == m else state.floor,
+        floor_until=None if state.floor == m else state.floor_until,
+    )

@@ -1,0 +1,130 @@
+"""HTTP side of the rooms: join tickets, the protocol schema, and the WebSocket route."""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from limits import parse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth.dependencies import OptionalFacilitator, SessionDep
+from app.auth.passwords import verify_password
+from app.auth.tickets import device_hash
+from app.meetings.service import meeting_access
+from app.moderation.impersonation import is_confusable, pseudonym_problem
+from app.rooms import protocol
+from app.rooms.endpoint import room_socket
+from app.rooms.service import Rooms
+from app.rooms.state import name_key
+from app.rooms.types import MeetingId, Role
+
+router = APIRouter(tags=["rooms"])
+
+PASSCODE_TRIES = parse("10/10minute")
+
+
+class TicketRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    passcode: Annotated[str, Field(max_length=128)] | None = None
+    device: Annotated[str, Field(min_length=8, max_length=128)] | None = None
+
+
+class TicketResponse(BaseModel):
+    ticket: str
+    ws: str
+    expires_in: int
+
+
+def clean_name(raw: str) -> str:
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def _problem(code: int, detail: str) -> HTTPException:
+    return HTTPException(status_code=code, detail=detail)
+
+
+@router.post(
+    "/api/meetings/{meeting_id}/tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketResponse,
+    responses={400: {}, 403: {}, 404: {}, 409: {}, 422: {}, 429: {}},
+)
+async def create_ticket(
+    meeting_id: Annotated[str, Field(min_length=1, max_length=32)],
+    body: TicketRequest,
+    request: Request,
+    db: SessionDep,
+    facilitator: OptionalFacilitator,
+) -> TicketResponse:
+    """A single-use join ticket for the WebSocket's first frame (valid ``expires_in`` s)."""
+    rooms: Rooms = request.app.state.rooms
+    settings = request.app.state.settings
+    address = rooms.address_key(request.client.host if request.client else None)
+    if not await rooms.allow(parse(settings.join_rate_per_ip), "join", address):
+        raise _problem(429, "Too many joins from this address; wait a minute.")
+    meeting = await meeting_access(db, meeting_id, facilitator.id if facilitator else None)
+    if meeting is None:
+        raise _problem(404, "No such meeting.")
+    role: Role = "member"
+    if meeting.is_owner:
+        role = "host"
+    elif meeting.is_facilitator:
+        role = "cofac"
+    if role == "member":
+        if meeting.passcode_hash is not None:
+            if not await rooms.allow(PASSCODE_TRIES, "passcode", meeting.id, address):
+                raise _problem(429, "Too many passcode attempts; wait a few minutes.")
+            ok = await asyncio.to_thread(
+                lambda: verify_password(meeting.passcode_hash, body.passcode or "").ok
+            )
+            if not ok:
+                raise _problem(403, "Wrong passcode.")
+        if body.name is None:
+            raise _problem(422, "Choose a name to use in this meeting.")
+        name = clean_name(body.name)
+        problem = pseudonym_problem(name, meeting.facilitator_names)
+        if problem is not None:
+            raise _problem(422, problem)
+    else:
+        assert facilitator is not None
+        name = facilitator.display_name
+    room = rooms.hub.get(MeetingId(meeting.id))
+    if room is not None:
+        dev = device_hash(meeting.id, body.device)
+        if dev is not None and dev in room.state.banned_devices:
+            raise _problem(403, "You cannot rejoin this meeting.")
+        if room.state.phase == "ended":
+            raise _problem(404, "No such meeting.")
+        key = name_key(name)
+        # A look-alike of a name in use ("Рор" in Cyrillic for "Pop", "P0p") impersonates
+        # its holder as surely as the same name does.
+        if role == "member" and any(
+            m.key == key or is_confusable(name, m.name) for m in room.state.members.values()
+        ):
+            raise _problem(409, "Someone here already uses that name; choose another.")
+    token, _ = rooms.signer.issue(
+        meeting.id,
+        name,
+        role,
+        account=facilitator.id if facilitator and role != "member" else None,
+        device=body.device,
+    )
+    return TicketResponse(ticket=token, ws="/ws", expires_in=rooms.signer.ttl_s)
+
+
+@router.get("/api/protocol.json")
+async def protocol_schema() -> JSONResponse:
+    """The JSON Schema of every client frame and server frame (docs/protocol.md)."""
+    return JSONResponse(_SCHEMA)
+
+
+_SCHEMA: dict[str, Any] = protocol.json_schema()
+
+# Served by app.rooms.asgi.RoomSocketRoute in front of the middleware; declared here too so
+# that the route table (and a server without that wrapper) knows it.
+router.add_api_websocket_route("/ws", room_socket)

@@ -1,0 +1,282 @@
+"""The rooms service: what the WebSocket endpoint and the ticket API share in one process.
+
+Owns the room log backend, the hub, the ticket signer, the moderation pipeline, rate limiters
+and the per-address connection counts (addresses live in memory only, for as long as the
+connection). Side effects that touch the database (audit entries, meeting occurrences) leave the
+message path through :class:`MetadataSink`, a queue drained by one background task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from limits import RateLimitItem, RateLimitItemPerSecond, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from app.auth.tickets import TicketSigner
+from app.moderation.context import ScreenContext
+from app.moderation.crisis import crisis_hint, crisis_kind
+from app.rooms import protocol as p
+from app.rooms.commands import Post
+from app.rooms.events import ROOM_AND_LOBBY, PhaseChanged
+from app.rooms.hub import Counters, Hub, RoomChannel
+from app.rooms.log import LogLimits, RoomLog, open_room_log
+from app.rooms.state import Member, RoomConfig, RoomState
+from app.rooms.types import HoldId, MeetingId, MemberId
+
+logger = logging.getLogger("haven.rooms")
+
+MetadataJob = Callable[[], Awaitable[None]]
+
+
+class MetadataSink:
+    """Runs database writes (audit, occurrences) in order, off the message path.
+
+    A full queue drops the job and counts it: losing an audit line is better than stalling a
+    meeting. Jobs carry ids and action names only, never content.
+    """
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self._queue: asyncio.Queue[MetadataJob] = asyncio.Queue(maxsize=maxsize)
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def put(self, job: MetadataJob) -> None:
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def drain(self) -> None:
+        await self._queue.join()
+
+    async def _run(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                await job()
+            except Exception:  # noqa: BLE001 - a failed write must not stop later ones
+                logger.exception("metadata write failed")
+            finally:
+                self._queue.task_done()
+                # Idle, this frame would keep the last job alive until the next one, and with
+                # it whatever the job's closure holds (an ended room's state, say).
+                del job
+
+    async def close(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), timeout=5)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+@dataclass
+class RoomLimits:
+    max_text_chars: int = 2000
+    messages: RateLimitItem = field(default_factory=lambda: parse("5/5second"))
+    commands: RateLimitItem = field(default_factory=lambda: RateLimitItemPerSecond(20, 10))
+    max_violations: int = 10
+    """Refused frames (malformed, rate-limited) per minute before the connection is closed."""
+    max_conns_per_ip: int = 20
+    handshake_timeout_s: float = 10.0
+    send_queue_max_frames: int = 256
+    send_queue_max_bytes: int = 1 << 20
+
+
+class ConnectionCounter:
+    """Open connections per client address (as ``Rooms.address_key``), in memory only."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def acquire(self, address: str, cap: int) -> bool:
+        if self._counts[address] >= cap:
+            return False
+        self._counts[address] += 1
+        return True
+
+    def release(self, address: str) -> None:
+        self._counts[address] -= 1
+        if self._counts[address] <= 0:
+            del self._counts[address]
+
+
+@dataclass(frozen=True)
+class RoomMeta:
+    """Per-meeting facts the endpoint needs beside the pure RoomConfig."""
+
+    policy: Any = None
+    facilitator_names: tuple[str, ...] = ()
+    facilitator_accounts: frozenset[str] = frozenset()
+
+
+ConfigLoader = Callable[[MeetingId], Awaitable[tuple[RoomConfig, RoomMeta] | None]]
+RoomEndedHook = Callable[[MeetingId, RoomState], Awaitable[None]]
+ControlHook = Callable[[RoomChannel, MemberId, p.Command], None]
+
+
+class Rooms:
+    def __init__(
+        self,
+        log: RoomLog,
+        signer: TicketSigner,
+        limits: RoomLimits,
+        load_config: ConfigLoader,
+        counters: Counters | None = None,
+        pipeline: Any = None,
+        care_card: dict[str, Any] | None = None,
+        default_policy: Any = None,
+        on_verdict: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.log = log
+        self.signer = signer
+        self.limits = limits
+        self.hub = Hub(log=log, counters=counters or Counters(), on_room_ended=self._room_ended)
+        self.pipeline = pipeline
+        self.default_policy = default_policy
+        self.on_verdict = on_verdict
+        self.care_card = care_card or {}
+        self.sink = MetadataSink()
+        self.conn_counts = ConnectionCounter()
+        # The asyncio storage: the threaded one expires keys from a timer thread holding a lock
+        # that the event loop then waits on, which cost ~0.4 ms per message under load.
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._address_secret = secrets.token_bytes(16)
+        self._load_config = load_config
+        self.ended_hooks: list[RoomEndedHook] = []
+        self.control_hooks: list[ControlHook] = []
+        self.meta: dict[MeetingId, RoomMeta] = {}
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        log_limits: LogLimits,
+        signer: TicketSigner,
+        limits: RoomLimits,
+        load_config: ConfigLoader,
+        **kwargs: Any,
+    ) -> Rooms:
+        return cls(open_room_log(url, log_limits), signer, limits, load_config, **kwargs)
+
+    def start(self) -> None:
+        self.sink.start()
+
+    async def close(self) -> None:
+        await self.hub.close()
+        await self.sink.close()
+        await self.log.close()
+
+    async def room(self, meeting_id: MeetingId) -> RoomChannel | None:
+        """This worker's channel for the meeting, opening it from the database on first use."""
+
+        async def config() -> RoomConfig | None:
+            loaded = await self._load_config(meeting_id)
+            if loaded is None:
+                return None
+            cfg, meta = loaded
+            self.meta[meeting_id] = meta
+            return cfg
+
+        return await self.hub.room(meeting_id, config)
+
+    async def open_live(self, meeting_id: MeetingId) -> None:
+        """Open a room with its doors open and nobody in it yet (the demo meeting)."""
+        room = await self.room(meeting_id)
+        if room is not None and room.state.phase == "waiting":
+            events = (PhaseChanged(p="live", aud=ROOM_AND_LOBBY),)
+            envelopes = await self.log.append(meeting_id, events, self.hub.clock())
+            await room.caught_up(envelopes[-1].seq)
+
+    # -- moderation ------------------------------------------------------------------------
+
+    def screen(
+        self, room: RoomChannel, me: Member, cmd: p.Say, recent: list[str]
+    ) -> Post | dict[str, Any]:
+        """Run the pipeline on a ``say``: a Post to decide, or a direct reply (warn, error)."""
+        if self.pipeline is None:
+            return Post(cid=cmd.cid, text=cmd.x)
+        meta = self.meta.get(room.meeting_id, RoomMeta())
+        policy = meta.policy if meta.policy is not None else self.default_policy
+        ctx = ScreenContext(
+            role=me.role,
+            policy=policy,
+            recent=tuple(recent),
+            facilitator_names=meta.facilitator_names,
+            confirmed=cmd.ok,
+            joined_s_ago=max(0.0, (self.hub.clock() - me.joined_at) / 1000),
+            sent_count=me.sent,
+            trusted=me.trusted,
+        )
+        verdict = self.pipeline.screen(cmd.x, ctx)
+        if self.on_verdict is not None:
+            self.on_verdict(verdict)
+        if verdict.action == "block":
+            return {
+                "t": "error",
+                "code": "blocked",
+                "msg": "This message was not sent: it goes against this meeting's guidelines.",
+                "cid": cmd.cid,
+                "why": list(verdict.reasons),
+            }
+        if verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok:
+            return {
+                "t": "warn",
+                "cid": cmd.cid,
+                "code": "pii",
+                "spans": [[s.start, s.end, s.category] for s in verdict.spans],
+            }
+        crisis = crisis_kind(verdict)
+        return Post(
+            cid=cmd.cid,
+            text=verdict.text,
+            redacted=verdict.action == "redact",
+            hold=verdict.action == "hold",
+            hold_id=HoldId(secrets.token_urlsafe(6)) if verdict.action == "hold" else None,
+            why=tuple(verdict.reasons),
+            fallback=getattr(policy, "review_fallback", "allow"),
+            crisis=crisis,
+            hint=crisis_hint(crisis) if crisis else "",
+            card=self.care_card if crisis else None,
+        )
+
+    def on_control(self, room: RoomChannel, actor: MemberId, cmd: p.Command) -> None:
+        for hook in self.control_hooks:
+            hook(room, actor, cmd)
+
+    def address_key(self, address: str | None) -> str:
+        """The stand-in for a client address in rate-limit keys and connection counts.
+
+        A keyed hash with a per-process random key: the limiter keeps a key for its whole
+        window (ten minutes for passcode tries), long after the connection, and a raw address
+        there would tie an address to the meeting it joined (docs/privacy.md).
+        """
+        raw = (address or "?").encode()
+        return hashlib.blake2b(raw, key=self._address_secret, digest_size=16).hexdigest()
+
+    async def allow(self, item: RateLimitItem, *keys: str) -> bool:
+        return await self._limiter.hit(item, *keys)
+
+    async def retry_after(self, item: RateLimitItem, *keys: str) -> float:
+        stats = await self._limiter.get_window_stats(item, *keys)
+        now = datetime.now(UTC).timestamp()
+        return max(0.0, round(stats.reset_time - now, 1))
+
+    async def _room_ended(self, meeting_id: MeetingId, state: RoomState) -> None:
+        for hook in self.ended_hooks:
+            await hook(meeting_id, state)

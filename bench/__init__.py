@@ -1,0 +1,1 @@
+"""Haven's benchmark suite: load generator, target adapters, peers and scenarios."""

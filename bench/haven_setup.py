@@ -1,0 +1,110 @@
+"""Haven under test: a throwaway data directory, a facilitator, and meetings to load.
+
+Limits that exist to stop one abusive client are lifted for the bench, because every generated
+member comes from 127.0.0.1 and a few senders carry a whole room's traffic: the bench measures
+the delivery path (protocol validation, moderation, reducer, log, fan-out), not the throttles.
+Everything else keeps its default (send queue bounds, frame limits, ping, moderation policy
+except the newcomer hold, which would hold every bench member's first two messages for review).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.http1 import Http1Pool
+
+USERNAME = "bench"
+PASSWORD = "bench-password-not-secret"  # throwaway account in a throwaway data directory
+
+BENCH_ENV = {
+    "HAVEN_LOG_LEVEL": "warning",
+    "HAVEN_RATE_PER_S": "100",
+    "HAVEN_RATE_BURST": "1000",
+    "HAVEN_MAX_CONNS_PER_IP": "100000",
+    "HAVEN_JOIN_RATE_PER_IP": "1000000/minute",
+    "HAVEN_TICKET_TTL_S": "600",
+}
+# Per-meeting moderation overrides for bench rooms (see app/moderation/policy.py).
+BENCH_POLICY: dict[str, Any] = {"newcomer_cooldown": 0}
+
+
+def haven_exe() -> str:
+    exe = Path(sys.executable).with_name("haven")
+    return str(exe) if exe.exists() else "haven"
+
+
+def settings_fields() -> set[str]:
+    """Names of Haven's settings, to pass only switches this version knows (it refuses others)."""
+    try:
+        from app.config import Settings
+    except ImportError:
+        return set()
+    return set(Settings.model_fields)
+
+
+def env_for(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {**BENCH_ENV, "HAVEN_DATA_DIR": str(data_dir), **(extra or {})}
+    return env
+
+
+def prepare(data_dir: Path, env: dict[str, str]) -> None:
+    """Create the schema and the bench facilitator (password on stdin, as the CLI wants)."""
+    full = {**os.environ, **env}
+    subprocess.run(
+        [haven_exe(), "db", "upgrade"], env=full, check=True, capture_output=True, timeout=120
+    )
+    subprocess.run(
+        [haven_exe(), "facilitator", "add", USERNAME],
+        env=full,
+        input=(PASSWORD + "\n").encode(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+async def login(port: int) -> str:
+    http = Http1Pool("127.0.0.1", port, size=1)
+    try:
+        reply = await http.json(
+            "POST", "/api/auth/login", {"username": USERNAME, "password": PASSWORD}
+        )
+    finally:
+        await http.close()
+    return str(reply["token"])
+
+
+async def create_meetings(
+    port: int,
+    token: str,
+    count: int,
+    capacity: int,
+    label: str,
+    policy: dict[str, Any] | None = None,
+) -> tuple[str, ...]:
+    """`count` unlisted meetings without lobby, each for `capacity` members; returns their ids."""
+    http = Http1Pool("127.0.0.1", port, size=4)
+    headers = {"Authorization": f"Bearer {token}"}
+    gate = asyncio.Semaphore(4)
+
+    async def one(i: int) -> str:
+        body = {
+            "title": f"Bench {label} {i}",
+            "capacity": capacity,
+            "lobby": False,
+            "listed": False,
+            "policy": policy if policy is not None else BENCH_POLICY,
+        }
+        async with gate:
+            reply = await http.json("POST", "/api/meetings", body, headers)
+        return str(reply["id"])
+
+    try:
+        return tuple(await asyncio.gather(*(one(i) for i in range(count))))
+    finally:
+        await http.close()

@@ -1,0 +1,576 @@
+"""The RoomLog contract (app/rooms/log.py), one suite run against every backend.
+
+Each test gets a log from the registry (``open_room_log``) for ``memory://`` and for a
+throwaway redis-server (tests/support/services.py; it fails, never skips, without the binary).
+The few tests at the end are about Redis only: several workers sharing one Redis, the key
+layout, TTLs, and what a flushed or partly expired Redis does to a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.rooms import commands as sys
+from app.rooms import events as ev
+from app.rooms import hub as hub_module
+from app.rooms import protocol as p
+from app.rooms.events import Envelope, RoomEvent
+from app.rooms.hub import Hub, RoomChannel
+from app.rooms.log import LogLimits, RoomLog, UnknownBackend, open_room_log
+from app.rooms.log_memory import MemoryRoomLog
+from app.rooms.log_redis import BLOCK_MS, RedisRoomLog
+from app.rooms.state import RoomConfig
+from app.rooms.state_codec import load_state
+from app.rooms.types import HoldId, MeetingId, MemberId, Seq
+
+UNIT = 1.0
+"""Seconds; every wait below is a multiple, so a slow machine changes one number."""
+
+LIMITS = LogLimits(max_events=1000, max_age_ms=900_000, ttl_s=600)
+ROOM = MeetingId("room-a")
+T0 = 1_700_000_000_000
+
+OpenLog = Callable[..., RoomLog]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def log_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "memory":
+        return "memory://"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+async def open_log(log_url: str) -> AsyncIterator[OpenLog]:
+    """Open logs on this test's backend (as many as needed: each one is a worker), closed after.
+
+    For ``memory://`` every call opens an independent log: "several workers" only makes sense
+    for the shared backends, and the tests that need it ask for Redis explicitly.
+    """
+    opened: list[RoomLog] = []
+
+    def open_(limits: LogLimits = LIMITS) -> RoomLog:
+        log = open_room_log(log_url, limits)
+        opened.append(log)
+        return log
+
+    yield open_
+    for log in opened:
+        await log.close()
+
+
+@pytest.fixture
+def room_log(open_log: OpenLog) -> RoomLog:
+    return open_log()
+
+
+def said(i: int, who: str = "ann") -> ev.Said:
+    return ev.Said(m=MemberId(who), n=who.capitalize(), x=f"message {i}", cid=f"c{i}")
+
+
+SAMPLES: list[RoomEvent] = [
+    ev.Joined(
+        m=MemberId("ann"),
+        n="Ann",
+        r="member",
+        lob=True,
+        conn="c1",
+        joined_at=T0,
+        key="ann",
+        device="d" * 16,
+        aud=ev.ROOM_AND_LOBBY,
+    ),
+    ev.Held(
+        h=HoldId("h1"),
+        m=MemberId("ann"),
+        n="Ann",
+        x="held text",
+        cid="c0",
+        why=("abuse.insult", "spam.repeat"),
+        aud=ev.FAC,
+    ),
+    ev.Reported(m=MemberId("bob"), to=None, why="", by=MemberId("ann"), aud=ev.FAC),
+    ev.CareOffered(
+        m=MemberId("ann"),
+        card={"title": "Help", "lines": [1, 2]},
+        aud=ev.to_member(MemberId("ann")),
+    ),
+    ev.FloorChanged(m=None, n=None, until=None),
+    said(1),
+]
+
+
+async def take(log: RoomLog, after: int, until: int) -> list[Envelope]:
+    """Subscribe after ``after`` and collect every event up to seq ``until``."""
+    out: list[Envelope] = []
+    async with asyncio.timeout(5 * UNIT):
+        async with contextlib.aclosing(log.subscribe(ROOM, Seq(after))) as batches:  # type: ignore[type-var]
+            async for batch in batches:
+                out.extend(batch)
+                if out[-1].seq >= until:
+                    break
+    return out
+
+
+async def follow_to_the_end(log: RoomLog, started: asyncio.Event) -> list[Envelope]:
+    """Everything a subscriber after 0 gets until its iterator ends by itself."""
+    got: list[Envelope] = []
+    async for batch in log.subscribe(ROOM, Seq(0)):
+        got += batch
+        started.set()
+    return got
+
+
+async def append_many(log: RoomLog, n: int, *, at: int = T0, start: int = 0) -> list[Envelope]:
+    out: list[Envelope] = []
+    for i in range(n):
+        out += await log.append(ROOM, [said(start + i)], at)
+    return out
+
+
+def seqs(envelopes: list[Envelope]) -> list[int]:
+    return [e.seq for e in envelopes]
+
+
+# -- the contract, for every backend ------------------------------------------------------
+
+
+async def test_append_stamps_consecutive_gapless_seqs_from_one(room_log: RoomLog) -> None:
+    first = await room_log.append(ROOM, SAMPLES[:1], T0)
+    rest = await room_log.append(ROOM, SAMPLES[1:], T0 + 5)
+    assert seqs(first + rest) == list(range(1, len(SAMPLES) + 1))
+    assert [e.at for e in rest] == [T0 + 5] * len(rest)
+    assert await room_log.last_seq(ROOM) == len(SAMPLES)
+    read = await room_log.read(ROOM, Seq(0))
+    assert read.complete
+    # Every field survives the backend's storage, audience and internal fields included.
+    assert read.events == first + rest
+    assert [e.event for e in read.events] == SAMPLES
+
+
+async def test_empty_append_changes_nothing(room_log: RoomLog) -> None:
+    assert await room_log.append(ROOM, [], T0) == []
+    assert await room_log.last_seq(ROOM) == 0
+
+
+async def test_concurrent_appends_stay_gapless_and_atomic(room_log: RoomLog) -> None:
+    async def writer(w: int) -> list[list[Envelope]]:
+        calls = []
+        for i in range(8):
+            events = [said(100 * w + 10 * i + k, who=f"w{w}") for k in range(1 + (i % 3))]
+            calls.append(await room_log.append(ROOM, events, T0))
+        return calls
+
+    results = await asyncio.gather(*(writer(w) for w in range(12)))
+    calls = [call for calls in results for call in calls]
+    total = sum(len(call) for call in calls)
+    assert sorted(e.seq for call in calls for e in call) == list(range(1, total + 1))
+    for call in calls:  # one call's events are consecutive: nothing interleaved with them
+        assert seqs(call) == list(range(call[0].seq, call[0].seq + len(call)))
+    read = await room_log.read(ROOM, Seq(0))
+    assert read.complete
+    assert read.events == sorted((e for call in calls for e in call), key=lambda e: e.seq)
+
+
+async def test_read_after_n_returns_the_rest_in_order(room_log: RoomLog) -> None:
+    appended = await append_many(room_log, 10)
+    read = await room_log.read(ROOM, Seq(4))
+    assert read.complete and read.events == appended[4:]
+    assert read.epoch == await room_log.epoch(ROOM)
+    caught_up = await room_log.read(ROOM, Seq(10))
+    assert caught_up.complete and caught_up.events == []
+    # A client claiming a seq the log never reached (another epoch) cannot be served a tail.
+    future = await room_log.read(ROOM, Seq(12))
+    assert not future.complete and future.events == []
+
+
+async def test_trimming_by_count_makes_old_positions_incomplete(open_log: OpenLog) -> None:
+    limits = LogLimits(max_events=10, max_age_ms=900_000, ttl_s=600)
+    log = open_log(limits)
+    appended = await append_many(log, 300)
+    everything = await log.read(ROOM, Seq(0))
+    assert not everything.complete
+    # At least max_events stay; Redis trims whole stream nodes, so up to one node (100) more.
+    assert limits.max_events <= len(everything.events) <= limits.max_events + 100
+    assert everything.events == appended[-len(everything.events) :]
+    recent = await log.read(ROOM, Seq(290))
+    assert recent.complete and recent.events == appended[290:]
+    with pytest.raises(LookupError):
+        await take(log, after=0, until=300)
+
+
+async def test_trimming_by_age_makes_old_positions_incomplete(open_log: OpenLog) -> None:
+    log = open_log(LogLimits(max_events=1000, max_age_ms=60_000, ttl_s=600))
+    await append_many(log, 5, at=T0)
+    late = await log.append(ROOM, [said(99)], T0 + 61_000)
+    read = await log.read(ROOM, Seq(0))
+    assert not read.complete
+    assert read.events == late
+    assert (await log.read(ROOM, Seq(5))).complete
+    with pytest.raises(LookupError):
+        await take(log, after=2, until=6)
+
+
+async def test_age_trimming_spreads_its_work_but_catches_up(open_log: OpenLog) -> None:
+    log = open_log(LogLimits(max_events=1000, max_age_ms=60_000, ttl_s=600))
+    await append_many(log, 300, at=T0)
+    later = T0 + 120_000
+    fresh = [e for _ in range(4) for e in await log.append(ROOM, [said(0)], later)]
+    read = await log.read(ROOM, Seq(0))
+    assert not read.complete
+    assert read.events == fresh  # four appends removed 300 old entries between them
+
+
+async def test_subscribe_replays_then_follows_without_gaps(room_log: RoomLog) -> None:
+    before = await append_many(room_log, 5)
+    reader = asyncio.create_task(take(room_log, after=2, until=65))
+    after: list[Envelope] = []
+    for i in range(20):
+        after += await room_log.append(ROOM, [said(10 + i), said(50 + i), said(90 + i)], T0)
+        if i % 4 == 0:
+            await asyncio.sleep(0)  # let the reader run between some appends, not others
+    got = await reader
+    assert got == before[2:] + after
+    assert seqs(got) == list(range(3, 66))
+
+
+async def test_subscribe_at_the_head_waits_for_new_events(room_log: RoomLog) -> None:
+    await append_many(room_log, 3)
+    reader = asyncio.create_task(take(room_log, after=3, until=4))
+    await asyncio.sleep(0)
+    new = await room_log.append(ROOM, [said(7)], T0)
+    assert await reader == new
+
+
+async def test_two_subscribers_see_the_same_sequence(room_log: RoomLog) -> None:
+    readers = [asyncio.create_task(take(room_log, after=0, until=60)) for _ in range(2)]
+
+    async def writer(w: int) -> None:
+        for i in range(10):
+            await room_log.append(ROOM, [said(i, who=f"w{w}"), said(i + 1, who=f"w{w}")], T0)
+
+    await asyncio.gather(*(writer(w) for w in range(3)))
+    one, two = await asyncio.gather(*readers)
+    assert one == two
+    assert seqs(one) == list(range(1, 61))
+
+
+async def test_drop_ends_subscribers_and_deletes_the_room(room_log: RoomLog, log_url: str) -> None:
+    await room_log.open(ROOM)
+    await append_many(room_log, 3)
+    await room_log.save_snapshot(ROOM, Seq(3), b"state")
+    started = asyncio.Event()
+    reader = asyncio.create_task(follow_to_the_end(room_log, started))
+    await started.wait()
+    await room_log.drop(ROOM)
+    # Well within BLOCK_MS: drop wakes the reader, it does not wait for a timeout.
+    async with asyncio.timeout(min(2 * UNIT, BLOCK_MS / 2000)):
+        assert seqs(await reader) == [1, 2, 3]
+    assert await room_log.epoch(ROOM) is None
+    assert await room_log.last_seq(ROOM) == 0
+    assert await room_log.load_snapshot(ROOM) is None
+    if log_url.startswith("redis"):
+        assert await redis_keys(log_url, f"haven:*{ROOM}*") == []
+
+
+async def test_epoch_is_stable_until_the_room_is_dropped(room_log: RoomLog) -> None:
+    assert await room_log.epoch(ROOM) is None
+    epoch = await room_log.open(ROOM)
+    assert epoch and await room_log.open(ROOM) == epoch
+    await append_many(room_log, 3)
+    assert await room_log.epoch(ROOM) == epoch
+    assert (await room_log.read(ROOM, Seq(0))).epoch == epoch
+    await room_log.drop(ROOM)
+    assert await room_log.epoch(ROOM) is None
+    again = await room_log.open(ROOM)
+    assert again != epoch
+    assert seqs(await room_log.append(ROOM, [said(1)], T0)) == [1]
+
+
+async def test_claim_is_true_exactly_once(room_log: RoomLog) -> None:
+    results = await asyncio.gather(*(room_log.claim("ticket:n1", 60) for _ in range(10)))
+    assert results.count(True) == 1
+    assert not await room_log.claim("ticket:n1", 60)
+    assert await room_log.claim("ticket:n2", 60)
+
+
+async def test_snapshot_round_trips_and_the_newest_is_kept(room_log: RoomLog) -> None:
+    await room_log.open(ROOM)
+    assert await room_log.load_snapshot(ROOM) is None
+    await room_log.save_snapshot(ROOM, Seq(5), b"\x00five")
+    assert await room_log.load_snapshot(ROOM) == (5, b"\x00five")
+    await room_log.save_snapshot(ROOM, Seq(9), b"nine")
+    assert await room_log.load_snapshot(ROOM) == (9, b"nine")
+
+
+async def test_rooms_are_independent(room_log: RoomLog) -> None:
+    other = MeetingId("room-b")
+    await append_many(room_log, 3)
+    assert seqs(await room_log.append(other, [said(1)], T0)) == [1]
+    await room_log.drop(other)
+    assert seqs((await room_log.read(ROOM, Seq(0))).events) == [1, 2, 3]
+
+
+async def test_ping(room_log: RoomLog) -> None:
+    await room_log.ping()
+
+
+def test_registry_picks_the_backend_by_scheme() -> None:
+    assert isinstance(open_room_log("memory://", LIMITS), MemoryRoomLog)
+    assert isinstance(open_room_log("redis://127.0.0.1:1/0", LIMITS), RedisRoomLog)
+    assert isinstance(open_room_log("REDISS://127.0.0.1:1/0", LIMITS), RedisRoomLog)
+    with pytest.raises(UnknownBackend):
+        open_room_log("kafka://somewhere", LIMITS)
+
+
+# -- Redis only ---------------------------------------------------------------------------
+
+
+async def redis_keys(url: str, pattern: str) -> list[bytes]:
+    client = aioredis.Redis.from_url(url)
+    try:
+        return sorted([key async for key in client.scan_iter(match=pattern)])
+    finally:
+        await client.aclose()
+
+
+async def redis_call(url: str, call: Callable[[aioredis.Redis], Awaitable[Any]]) -> Any:
+    client = aioredis.Redis.from_url(url)
+    try:
+        return await call(client)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def two_workers(redis_url: str) -> AsyncIterator[tuple[RoomLog, RoomLog]]:
+    one, two = open_room_log(redis_url, LIMITS), open_room_log(redis_url, LIMITS)
+    yield one, two
+    await one.close()
+    await two.close()
+
+
+@pytest.mark.redis
+async def test_two_workers_share_rooms_gaplessly(two_workers: tuple[RoomLog, RoomLog]) -> None:
+    one, two = two_workers
+    assert await one.open(ROOM) == await two.open(ROOM)
+    readers = [
+        asyncio.create_task(take(one, after=0, until=80)),
+        asyncio.create_task(take(two, after=0, until=80)),
+    ]
+
+    async def writer(log: RoomLog, w: int) -> list[Envelope]:
+        out: list[Envelope] = []
+        for i in range(20):
+            out += await log.append(ROOM, [said(i, who=f"w{w}"), said(i + 1, who=f"w{w}")], T0)
+        return out
+
+    from_one, from_two = await asyncio.gather(writer(one, 1), writer(two, 2))
+    assert sorted(seqs(from_one + from_two)) == list(range(1, 81))
+    assert {e.event.m for e in from_one} == {"w1"} and {e.event.m for e in from_two} == {"w2"}  # type: ignore[union-attr]
+    seen_by_one, seen_by_two = await asyncio.gather(*readers)
+    assert seen_by_one == seen_by_two == sorted(from_one + from_two, key=lambda e: e.seq)
+    assert [await one.claim("k", 60), await two.claim("k", 60)] == [True, False]
+
+
+@pytest.mark.redis
+async def test_key_layout_and_ttls(redis_url: str) -> None:
+    log = open_room_log(redis_url, LogLimits(ttl_s=600))
+    try:
+        await append_many(log, 2)
+        await log.save_snapshot(ROOM, Seq(2), b"state")
+        keys = await redis_keys(redis_url, "haven:*")
+        base = f"haven:room:{{{ROOM}}}"
+        assert keys == sorted(f"{base}:{k}".encode() for k in ("epoch", "log", "seq", "snap"))
+        for key in keys:
+            ttl = await redis_call(redis_url, lambda c, key=key: c.ttl(key))
+            assert 0 < ttl <= 600
+        ids = await redis_call(redis_url, lambda c: c.xrange(f"{base}:log"))
+        assert [entry_id for entry_id, _ in ids] == [b"1-0", b"2-0"]
+        assert set(ids[0][1]) == {b"at", b"d"}
+    finally:
+        await log.close()
+
+
+@pytest.mark.redis
+async def test_a_flushed_redis_means_a_new_epoch(redis_url: str) -> None:
+    log = RedisRoomLog(redis_url, LIMITS, block_ms=100)
+    try:
+        epoch = await log.open(ROOM)
+        await append_many(log, 3)
+        started = asyncio.Event()
+        reader = asyncio.create_task(follow_to_the_end(log, started))
+        await started.wait()
+        await redis_call(redis_url, lambda c: c.flushall())
+        # The reader notices within one block: its log is gone, the iterator ends.
+        async with asyncio.timeout(5 * UNIT):
+            assert seqs(await reader) == [1, 2, 3]
+        assert await log.open(ROOM) != epoch
+        assert seqs(await log.append(ROOM, [said(1)], T0)) == [1]
+    finally:
+        await log.close()
+
+
+@pytest.mark.redis
+async def test_a_log_with_a_vanished_epoch_starts_over(redis_url: str) -> None:
+    log = open_room_log(redis_url, LIMITS)
+    try:
+        epoch = await log.open(ROOM)
+        await append_many(log, 3)
+        await redis_call(redis_url, lambda c: c.delete(f"haven:room:{{{ROOM}}}:epoch"))
+        new = await log.append(ROOM, [said(9)], T0)
+        assert seqs(new) == [1]
+        read = await log.read(ROOM, Seq(0))
+        assert read.events == new and read.epoch != epoch
+    finally:
+        await log.close()
+
+
+@pytest.mark.redis
+async def test_drop_wakes_a_reader_blocked_in_redis(redis_url: str) -> None:
+    log = RedisRoomLog(redis_url, LIMITS, block_ms=60_000)
+    try:
+        await log.open(ROOM)
+        reader = asyncio.create_task(take(log, after=0, until=1))
+        async with asyncio.timeout(5 * UNIT):
+            while not await blocked_in_xread(redis_url):  # noqa: ASYNC110  # state of another process
+                await asyncio.sleep(0.01)
+        await log.drop(ROOM)
+        async with asyncio.timeout(2 * UNIT):
+            assert await reader == []
+    finally:
+        await log.close()
+
+
+async def blocked_in_xread(url: str) -> bool:
+    clients = await redis_call(url, lambda c: c.client_list())
+    return any(c.get("cmd") == "xread" and "b" in c.get("flags", "") for c in clients)
+
+
+@pytest.mark.redis
+async def test_a_reader_overtaken_by_trimming_raises(redis_url: str) -> None:
+    log = open_room_log(redis_url, LogLimits(max_events=10, max_age_ms=900_000, ttl_s=600))
+    try:
+        await append_many(log, 1)
+        async with contextlib.aclosing(log.subscribe(ROOM, Seq(0))) as batches:  # type: ignore[type-var]
+            assert seqs(await anext(batches)) == [1]
+            await append_many(log, 400, start=1)  # the reader is paused meanwhile
+            with pytest.raises(LookupError):
+                await anext(batches)
+    finally:
+        await log.close()
+
+
+@pytest.mark.redis
+async def test_close_ends_subscribers(redis_url: str) -> None:
+    log = RedisRoomLog(redis_url, LIMITS, block_ms=60_000)
+    await log.open(ROOM)
+    reader = asyncio.create_task(take(log, after=0, until=1))
+    async with asyncio.timeout(5 * UNIT):
+        while not await blocked_in_xread(redis_url):  # noqa: ASYNC110  # state of another process
+            await asyncio.sleep(0.01)
+    await log.close()
+    async with asyncio.timeout(2 * UNIT):
+        assert await reader == []
+
+
+# -- a worker joining a meeting mid-way (app/rooms/hub.py over each backend) --------------
+
+
+@pytest.fixture
+def two_worker_logs(
+    log_url: str, open_log: OpenLog
+) -> Callable[[LogLimits], tuple[RoomLog, RoomLog]]:
+    """Two workers' views of one log: two clients of one Redis, or one shared memory log."""
+
+    def make(limits: LogLimits) -> tuple[RoomLog, RoomLog]:
+        first = open_log(limits)
+        return first, (first if log_url == "memory://" else open_log(limits))
+
+    return make
+
+
+async def caught_up(*channels: RoomChannel, seq: int) -> None:
+    async with asyncio.timeout(5 * UNIT):
+        await asyncio.gather(*(channel.caught_up(seq) for channel in channels))
+
+
+async def submitted(channel: RoomChannel, actor: str | None, cmd: Any) -> int:
+    """Submit like the endpoint does (then wait for the replica): the seq of the last event."""
+    result = await channel.submit(MemberId(actor) if actor else None, cmd)
+    assert isinstance(result, list) and result, result
+    await caught_up(channel, seq=result[-1].seq)
+    return result[-1].seq
+
+
+async def run_meeting(channel: RoomChannel, messages: int) -> int:
+    """Host, start, three members, then ``messages`` posts; returns the last seq."""
+    for name, role in [("host", "host"), ("ann", "member"), ("bob", "member"), ("cat", "member")]:
+        join = sys.Join(member=MemberId(name), name=name, key=name, role=role, conn=f"c-{name}")
+        last = await submitted(channel, None, join)
+        if name == "host":
+            last = await submitted(channel, "host", p.Start(t="start"))
+    for i in range(messages):
+        last = await submitted(channel, "ann" if i % 2 else "bob", sys.Post(cid=f"c{i}", text="t"))
+    return last
+
+
+def config_loader() -> Callable[[], Awaitable[RoomConfig | None]]:
+    async def load() -> RoomConfig:
+        return RoomConfig(meeting_id=ROOM, capacity=10)
+
+    return load
+
+
+@pytest.mark.parametrize("messages", [10, 150])
+async def test_a_worker_joins_a_meeting_mid_way(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+    monkeypatch: pytest.MonkeyPatch,
+    messages: int,
+) -> None:
+    """Worker B opens a running meeting: snapshot + tail gives it worker A's very state.
+
+    With 150 messages and a 40-event window the head of the log is gone (by count: Redis
+    keeps up to one stream node more, so 150 is past that too), and B can only get there
+    from a snapshot.
+    """
+    monkeypatch.setattr(hub_module, "SNAPSHOT_EVERY", 10)
+    log_a, log_b = two_worker_logs(LogLimits(max_events=40, max_age_ms=900_000, ttl_s=600))
+    a, b = Hub(log=log_a), Hub(log=log_b)
+    try:
+        room_a = await a.room(ROOM, config_loader())
+        assert room_a is not None
+        last = await run_meeting(room_a, messages)
+        await caught_up(room_a, seq=last)
+        if messages > 100:
+            assert not (await log_a.read(ROOM, Seq(0))).complete
+        room_b = await b.room(ROOM, config_loader())
+        assert room_b is not None
+        await caught_up(room_b, seq=last)
+        assert room_b.state == room_a.state
+        # And B takes part like any worker: its commands reach A, both replicas stay equal.
+        late = await submitted(room_b, "cat", sys.Post(cid="late", text="t"))
+        await caught_up(room_a, seq=late)
+        assert room_b.state == room_a.state
+        assert room_a.state.members[MemberId("cat")].sent == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_stopping_worker_leaves_its_state_behind(room_log: RoomLog) -> None:
+    worker = Hub(log=room_log)
+    room = await worker.room(ROOM, config_loader())
+    assert room is not None
+    last = await run_meeting(room, 3)
+    await caught_up(room, seq=last)
+    await worker.close()
+    saved = await room_log.load_snapshot(ROOM)
+    assert saved is not None and saved[0] == last
+    assert load_state(saved[1]) == room.state

@@ -1,0 +1,120 @@
+"""Bad links: a slow 3G phone joining, and a phone whose link drops while the room talks.
+
+CDP throttling slows page loads and the WebSocket handshake but not WebSocket messages, and
+Playwright's offline mode leaves open WebSockets alone, so the dropped link goes through the
+TCP proxy in tests/support/proxy.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.conftest import MS, MeetingFactory, Pages, join
+from tests.support.proxy import serve_proxy
+from tests.support.rooms import Meeting, Member
+from tests.support.server import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+SLOW_3G = {
+    "offline": False,
+    "latency": 400,  # ms, added to every request's round trip
+    "downloadThroughput": 400 * 1000 / 8,  # bytes/s: ~400 kbit/s
+    "uploadThroughput": 400 * 1000 / 8,
+    "connectionType": "cellular3g",
+}
+CUT_S = 20
+
+
+def messages(page: Page):  # noqa: ANN201 - a Playwright locator
+    return page.get_by_role("list", name="Messages").locator("li[data-s] .x")
+
+
+async def live_meeting(meeting_factory: MeetingFactory) -> tuple[Meeting, Member]:
+    """A meeting without a waiting room, started by its host (a WebSocket client)."""
+    meeting = await meeting_factory(title="Rural check-in", lobby=False)
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    return meeting, host
+
+
+async def test_a_phone_on_slow_3g_joins_within_10_seconds(
+    pages: Pages, meeting_factory: MeetingFactory
+) -> None:
+    meeting, _host = await live_meeting(meeting_factory)
+    page = await pages.phone()
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("Network.enable")
+    await cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+    started = time.monotonic()
+    await join(page, meeting.id, "Rae")
+    await expect(page.get_by_text("You joined the meeting.")).to_be_visible(timeout=10 * MS)
+    elapsed = time.monotonic() - started
+    assert elapsed < 10, f"joining took {elapsed:.1f} s on slow 3G"
+    # The throttle really applied: the page and the API took several round trips of 400 ms.
+    assert elapsed > 1.6, f"{elapsed:.2f} s is too fast for 400 ms round trips"
+
+
+async def test_a_dropped_link_misses_nothing_and_sends_its_queued_message_once(
+    pages: Pages, meeting_factory: MeetingFactory, live_server: LiveServer
+) -> None:
+    meeting, _host = await live_meeting(meeting_factory)
+    eve = await meeting.join("Eve")
+    async with serve_proxy(live_server.host, live_server.port) as proxy:
+        dee = await pages.phone(origin=proxy.url)
+        await join(dee, meeting.id, "Dee")
+        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        await eve.say("before the cut")
+        await expect(messages(dee)).to_have_text(["before the cut"])
+
+        proxy.mode = "blackhole"  # a dead zone: nothing flows, nothing is closed
+        cut_at = time.monotonic()
+        missed = [f"missed {i}" for i in range(1, 6)]
+        for i, text in enumerate(missed):
+            await eve.say(text)
+            if i == 1:
+                await dee.get_by_label("Your message").fill("typed in the dead zone")
+                await dee.get_by_label("Your message").press("Enter")
+            await asyncio.sleep(3)  # the room keeps talking through the outage
+        # The phone noticed on its own (no pong) and holds the message in its outbox.
+        await expect(dee.get_by_text("Connection lost")).to_be_visible(timeout=8 * MS)
+        await expect(dee.get_by_role("list", name="Waiting to be sent")).to_contain_text(
+            "typed in the dead zone"
+        )
+        await asyncio.sleep(max(0.0, CUT_S - (time.monotonic() - cut_at)))
+
+        proxy.mode = "pass"  # the link returns; the old connections are gone
+        expected = ["before the cut", *missed, "typed in the dead zone"]
+        await expect(messages(dee)).to_have_text(expected, timeout=20 * MS)
+        await expect(dee.get_by_role("list", name="Waiting to be sent")).to_be_hidden()
+        await expect(dee.get_by_text("Back online")).to_be_visible()
+
+        await dee.get_by_label("Your message").fill("and I am back")
+        await dee.get_by_label("Your message").press("Enter")
+        await eve.event("msg", x="and I am back", timeout=10)
+        seen = [f["x"] for f in eve.frames if f.get("t") == "msg"]
+        assert seen.count("typed in the dead zone") == 1, seen
+        await expect(messages(dee)).to_have_text([*expected, "and I am back"])
+
+
+async def test_a_reset_link_reconnects_at_once_and_resumes(
+    pages: Pages, meeting_factory: MeetingFactory, live_server: LiveServer
+) -> None:
+    meeting, _host = await live_meeting(meeting_factory)
+    eve = await meeting.join("Eve")
+    async with serve_proxy(live_server.host, live_server.port) as proxy:
+        dee = await pages.phone(origin=proxy.url)
+        await join(dee, meeting.id, "Dee")
+        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        accepted = proxy.accepted
+        proxy.mode = "reset"
+        await eve.say("said while the link was reset")
+        proxy.mode = "pass"
+        await expect(messages(dee)).to_have_text(["said while the link was reset"])
+        await expect(dee.get_by_text("Back online")).to_be_visible()
+        assert proxy.accepted > accepted  # it really came back on a new connection

@@ -1,0 +1,111 @@
+"""Moderation in a live room: real uvicorn, real WebSocket clients (tests/support/rooms.py).
+
+What issue 5 asks to see end to end: a crisis message reaches the room while only the sender
+gets the care card and only facilitators get the alert; a phone number triggers the private
+warning and, under a redact policy, others receive it redacted; a held message reaches the
+room only after a facilitator approves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.moderation import crisis_hint
+from tests.support.rooms import Meeting, Member, create_meeting
+from tests.support.server import LiveServer
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        yield client
+
+
+async def live(live_server: LiveServer, http: httpx.AsyncClient, **policy: Any) -> Meeting:
+    meeting = await create_meeting(live_server, http, policy={"newcomer_cooldown": 0, **policy})
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    meeting.host_member = host  # type: ignore[attr-defined]
+    return meeting
+
+
+async def synced(member: Member, by: Member) -> None:
+    """Wait until ``member`` has everything sent before now (a marker message from ``by``)."""
+    cid = await by.say("marker")
+    await member.event("msg", cid=cid)
+
+
+async def test_crisis_reaches_the_room_card_to_sender_alert_to_facilitators(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await live(live_server, http)
+    host: Member = meeting.host_member  # type: ignore[attr-defined]
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    cid = await ann.say("I want to die tonight")
+    assert (await bob.event("msg", cid=cid))["x"] == "I want to die tonight"
+    card = await ann.event("care")
+    assert "988" in str(card)
+    alert = await host.event("alert")
+    assert alert["kind"] == "suicide" and alert["m"] == ann.me
+    assert alert["hint"] == crisis_hint("suicide")  # a fixed line, never the message
+    await synced(bob, host)
+    assert not [f for f in bob.frames if f.get("t") in ("care", "alert")]
+    assert not [f for f in ann.frames if f.get("t") == "alert"]
+
+
+async def test_phone_number_warns_the_sender_privately(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await live(live_server, http)
+    host: Member = meeting.host_member  # type: ignore[attr-defined]
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    text = "call me at 555-123-4567"
+    cid = await ann.say(text)
+    warn = await ann.event("warn", cid=cid)
+    assert warn["code"] == "pii" and warn["spans"]
+    await synced(bob, host)
+    assert not [f for f in bob.frames if f.get("cid") == cid]
+    await ann.say(text, cid=cid, ok=True)  # send anyway
+    assert (await bob.event("msg", cid=cid))["x"] == text
+
+
+async def test_redact_policy_hides_the_number_from_everyone(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await live(live_server, http, redact_pii=True)
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    cid = await ann.say("call me at 555-123-4567 tonight")
+    frame = await bob.event("msg", cid=cid)
+    assert frame["x"] == "call me at [hidden] tonight"
+    assert "555" not in str(bob.frames)
+
+
+async def test_held_message_reaches_the_room_only_after_approval(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await live(live_server, http)
+    host: Member = meeting.host_member  # type: ignore[attr-defined]
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    cid = await ann.say("you're a worthless junkie")
+    held = await host.event("held")
+    assert held["m"] == ann.me
+    await synced(bob, host)
+    assert not [f for f in bob.frames if f.get("cid") == cid]
+    await host.send({"t": "review", "h": held["h"], "ok": True})
+    assert (await bob.event("msg", cid=cid))["x"] == "you're a worthless junkie"

@@ -1,0 +1,1 @@
+"""Abuse cases and fuzzers: see docs/security.md for the threat model and the table."""

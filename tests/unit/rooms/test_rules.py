@@ -1,0 +1,321 @@
+"""The meeting rules of decide + apply, as tables of commands in and facts out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from app.rooms import commands as sys
+from app.rooms import events as ev
+from app.rooms import protocol as p
+from app.rooms.state import RoomConfig
+from app.rooms.types import HoldId, MeetingId, MemberId, Seq
+
+from .harness import PureRoom, refold
+
+
+def live_room(**config: object) -> PureRoom:
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r"), **config))  # type: ignore[arg-type]
+    room.join("host", "host")
+    room.ok("host", p.Start(t="start"))
+    return room
+
+
+def say(cid: str = "c1", text: str = "hello") -> sys.Post:
+    return sys.Post(cid=cid, text=text)
+
+
+def test_participants_wait_in_lobby_until_the_meeting_starts() -> None:
+    room = PureRoom()
+    room.join("host", "host")
+    room.join("ann")
+    assert room.state.members[MemberId("ann")].lobby
+    assert room.refused("ann", say()) == "in_lobby"
+    room.ok("host", p.Start(t="start"))
+    assert room.state.phase == "live"
+    assert not room.state.members[MemberId("ann")].lobby
+
+
+def test_lobby_meeting_needs_admission_and_deny_removes() -> None:
+    room = live_room(lobby=True)
+    room.join("ann")
+    room.join("bob")
+    assert room.state.members[MemberId("ann")].lobby
+    room.ok("host", p.Admit(t="admit", m=MemberId("ann")))
+    room.ok("host", p.Deny(t="deny", m=MemberId("bob")))
+    assert not room.state.members[MemberId("ann")].lobby
+    assert MemberId("bob") not in room.state.members
+    assert room.refused("host", p.Admit(t="admit", m=MemberId("ann"))) == "no_such_member"
+
+
+def test_message_reaches_room_with_name_and_cid() -> None:
+    room = live_room()
+    room.join("ann")
+    (said,) = room.ok("ann", say("c1", "hi all"))
+    assert isinstance(said, ev.Said)
+    assert (said.m, said.n, said.x, said.cid, said.aud) == ("ann", "Ann", "hi all", "c1", ev.ROOM)
+
+
+def test_client_message_ids_make_sends_idempotent() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("ann", say("c1"))
+    assert room.refused("ann", say("c1")) == "duplicate"
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        (p.Mute(t="mute", m=MemberId("ann"), on=True), "muted"),
+        (p.MuteAll(t="mute_all", on=True), "chat_closed"),
+    ],
+)
+def test_muted_members_cannot_post_but_facilitators_can(setup: p.Command, code: str) -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("host", setup)
+    assert room.refused("ann", say()) == code
+    room.ok("host", say("h1"))
+
+
+def test_facilitators_only_chat_mode() -> None:
+    room = live_room(chat_mode="facilitators")
+    room.join("ann")
+    assert room.refused("ann", say()) == "chat_closed"
+
+
+def test_slow_mode_spaces_messages() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("host", p.Slow(t="slow", secs=10))
+    room.ok("ann", say("c1"))
+    room.now += 4000
+    assert room.refused("ann", say("c4")) == "slow_mode"
+    room.now += 6000
+    room.ok("ann", say("c5"))
+
+
+def test_hand_queue_floor_and_share_timer() -> None:
+    room = live_room(share_limit_s=60, share_warning_ms=30_000)
+    for name in ("ann", "bob", "cat"):
+        room.join(name)
+        room.ok(name, p.Hand(t="hand", up=True))
+    room.ok("bob", p.Hand(t="hand", up=True))  # raising twice keeps one place
+    assert room.state.hands == ("ann", "bob", "cat")
+    (floor,) = room.ok("host", p.Floor(t="floor"))
+    assert isinstance(floor, ev.FloorChanged) and floor.m == "ann"
+    assert floor.until == room.now + 60_000
+    assert room.state.hands == ("bob", "cat")
+    room.now += 29_000
+    assert room.ok(None, sys.Tick()) == ()
+    room.now += 1_000
+    (warn,) = room.ok(None, sys.Tick())
+    assert isinstance(warn, ev.FloorWarned)
+    assert room.ok(None, sys.Tick()) == ()
+    room.now += 30_000
+    (time_up,) = room.ok(None, sys.Tick())
+    assert isinstance(time_up, ev.FloorTimeUp)
+    assert room.ok(None, sys.Tick()) == ()
+    room.ok("host", p.Floor(t="floor", m=MemberId("cat")))
+    assert room.state.floor == "cat" and room.state.hands == ("bob",)
+    room.ok("cat", p.Yield(t="yield"))
+    assert room.state.floor is None
+    assert room.refused("cat", p.Yield(t="yield")) == "no_floor"
+
+
+def test_remove_with_ban_keeps_device_out() -> None:
+    room = live_room()
+    room.join("ann", device="dev-1")
+    room.ok("host", p.Remove(t="remove", m=MemberId("ann"), ban=True))
+    assert MemberId("ann") not in room.state.members
+    assert "dev-1" in room.state.banned_devices
+    assert getattr(room.join("ann2", name="Annie", device="dev-1"), "code", None) == "banned"
+    assert MemberId("ann2") not in room.state.members
+
+
+def test_names_are_unique_case_insensitively() -> None:
+    room = live_room()
+    room.join("ann", name="Ann")
+    result = room.join("ann2", name="ANN")
+    assert getattr(result, "code", None) == "name_taken"
+
+
+def test_locked_and_full_rooms_refuse_participants_not_facilitators() -> None:
+    room = live_room(capacity=2)
+    room.ok("host", p.Lock(t="lock", on=True))
+    assert getattr(room.join("ann"), "code", None) == "locked"
+    room.ok("host", p.Lock(t="lock", on=False))
+    room.join("ann")
+    assert getattr(room.join("bob"), "code", None) == "full"
+    assert isinstance(room.join("co", "cofac"), tuple)
+
+
+def test_cofacilitators_cannot_act_on_the_host_or_demote() -> None:
+    room = live_room()
+    room.join("ann")
+    room.join("bob")
+    room.ok("host", p.SetRole(t="role", m=MemberId("ann"), r="cofac"))
+    assert room.refused("ann", p.Remove(t="remove", m=MemberId("host"))) == "not_allowed"
+    assert room.refused("ann", p.SetRole(t="role", m=MemberId("bob"), r="member")) == "not_allowed"
+    room.ok("ann", p.Mute(t="mute", m=MemberId("bob"), on=True))
+    room.ok("host", p.HandOver(t="host", m=MemberId("ann")))
+    assert room.state.members[MemberId("ann")].role == "host"
+    assert room.state.members[MemberId("host")].role == "cofac"
+
+
+def test_hidden_member_list_sends_presence_to_facilitators_and_a_count_to_all() -> None:
+    room = live_room(members_visible=False)
+    joined, count = room.join("ann")  # type: ignore[misc]
+    assert joined.aud == ev.to_member(MemberId("ann"), fac=True)
+    assert isinstance(count, ev.Counted) and count.c == 2 and count.aud == ev.ROOM
+
+
+def test_held_message_is_private_until_approved() -> None:
+    room = live_room()
+    room.join("ann")
+    held, notice = room.ok("ann", sys.Post(cid="c1", text="hm", hold=True, hold_id=HoldId("h1")))
+    assert isinstance(held, ev.Held) and held.aud == ev.FAC
+    assert isinstance(notice, ev.Noticed) and notice.aud.member == "ann"
+    said, done = room.ok("host", p.Review(t="review", h=HoldId("h1"), ok=True))
+    assert isinstance(said, ev.Said) and said.aud == ev.ROOM and said.x == "hm"
+    assert room.state.holds == {}
+    assert room.refused("host", p.Review(t="review", h=HoldId("h1"), ok=True)) == "no_such_hold"
+
+
+def test_hold_without_facilitators_follows_the_fallback() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("host", sys.Disconnect(member=MemberId("host"), conn="c-host"))
+    blocked = sys.Post(cid="c1", text="x", hold=True, hold_id=HoldId("h"), fallback="block")
+    assert room.refused("ann", blocked) == "blocked"
+    allowed = replace(blocked, fallback="allow")
+    (said,) = room.ok("ann", allowed)
+    assert isinstance(said, ev.Said)
+
+
+def test_crisis_message_is_delivered_with_card_and_alert() -> None:
+    room = live_room()
+    room.join("ann")
+    post = sys.Post(cid="c1", text="...", crisis="suicide", hint="Reach out", card={"t": "x"})
+    said, care, alert = room.ok("ann", post)
+    assert isinstance(said, ev.Said) and said.aud == ev.ROOM
+    assert isinstance(care, ev.CareOffered) and care.aud == ev.to_member(MemberId("ann"))
+    assert isinstance(alert, ev.Alerted) and alert.aud == ev.FAC and alert.cid == "c1"
+
+
+def test_reports_go_to_facilitators_without_the_reporter() -> None:
+    room = live_room()
+    room.join("ann")
+    room.join("bob")
+    report, ack = room.ok("ann", p.Report(t="report", m=MemberId("bob"), to=Seq(1), why="rude"))
+    assert isinstance(report, ev.Reported) and report.aud == ev.FAC
+    assert "by" not in report.WIRE
+    assert ack.aud == ev.to_member(MemberId("ann"))
+
+
+def test_block_is_private_and_recorded() -> None:
+    room = live_room()
+    room.join("ann")
+    room.join("bob")
+    (blocked,) = room.ok("ann", p.Block(t="block", m=MemberId("bob")))
+    assert blocked.aud == ev.to_member(MemberId("ann"))
+    assert room.state.members[MemberId("ann")].blocks == {"bob"}
+    room.ok("ann", p.Unblock(t="unblock", m=MemberId("bob")))
+    assert room.state.members[MemberId("ann")].blocks == frozenset()
+
+
+def test_away_members_time_out_after_the_resume_window() -> None:
+    room = live_room(resume_window_ms=10_000)
+    room.join("ann")
+    room.ok("ann", sys.Disconnect(member=MemberId("ann"), conn="c-ann"))
+    assert not room.state.members[MemberId("ann")].present
+    room.now += 9_999
+    assert room.ok(None, sys.Tick()) == ()
+    room.now += 1
+    (left,) = room.ok(None, sys.Tick())
+    assert isinstance(left, ev.Left) and left.why == "timeout"
+
+
+def test_stale_disconnect_after_resume_changes_nothing() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("ann", sys.Reconnect(member=MemberId("ann"), conn="c-new"))
+    assert room.ok("ann", sys.Disconnect(member=MemberId("ann"), conn="c-ann")) == ()
+    assert room.state.members[MemberId("ann")].present
+
+
+def test_end_rejects_everything_after() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("host", p.End(t="end"))
+    assert room.state.phase == "ended"
+    assert room.refused("ann", say()) == "ended"
+    assert room.ok(None, sys.Tick()) == ()
+
+
+def test_log_refold_equals_incremental_state() -> None:
+    room = live_room(lobby=True, share_limit_s=60)
+    room.join("ann")
+    room.ok("host", p.AdmitAll(t="admit_all"))
+    room.ok("ann", p.Hand(t="hand", up=True))
+    room.ok("host", p.Floor(t="floor"))
+    room.ok("ann", say())
+    assert refold(room.config, room.log) == room.state
+
+
+def test_an_empty_room_ends_by_itself_after_the_idle_time() -> None:
+    room = live_room(idle_end_ms=60_000)
+    room.ok("host", p.Leave(t="leave"))
+    assert room.state.empty_since == room.now
+    room.now += 59_999
+    assert room.ok(None, sys.Tick()) == ()
+    room.now += 1
+    (ended,) = room.ok(None, sys.Tick())
+    assert isinstance(ended, ev.PhaseChanged) and ended.p == "ended"
+
+
+def test_banning_a_member_bans_every_name_their_device_holds() -> None:
+    room = live_room()
+    room.join("ann", device="dev-1")
+    room.join("alt", name="Alt", device="dev-1")
+    room.join("bob", device="dev-2")
+    room.ok("host", p.Remove(t="remove", m=MemberId("ann"), ban=True))
+    assert set(room.state.members) == {"host", "bob"}
+    assert room.state.banned == {"ann", "alt"}
+
+
+def test_after_message_changes_only_the_message_counters() -> None:
+    from app.rooms.state import Member
+
+    member = Member(
+        id=MemberId("a"),
+        name="A",
+        key="a",
+        role="cofac",
+        lobby=False,
+        conn="c",
+        joined_at=1,
+        away_since=2,
+        admitted_at=Seq(3),
+        muted=True,
+        trusted=True,
+        sent=4,
+        last_msg_at=5,
+        recent_cids=("x",),
+        blocks=frozenset({MemberId("b")}),
+        device="d",
+        account="acc",
+    )
+    expected = replace(member, sent=5, last_msg_at=9, recent_cids=("x", "y"))
+    assert member.after_message(9, "y") == expected
+
+
+def test_a_facilitator_account_may_join_twice_but_nobody_may_take_its_name() -> None:
+    room = live_room()
+    room.join("co", "cofac", name="Chair", account="acc-1")
+    assert isinstance(room.join("co2", "cofac", name="Chair", account="acc-1"), tuple)
+    assert getattr(room.join("x", "cofac", name="Chair", account="acc-2"), "code", None) == (
+        "name_taken"
+    )
+    assert getattr(room.join("y", name="chair"), "code", None) == "name_taken"

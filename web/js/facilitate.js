@@ -1,0 +1,150 @@
+// Facilitator tools, loaded only when this member is the host or a co-facilitator:
+// meeting controls, waiting room, hand queue and floor, review queue, crisis alerts, reports,
+// and per-member actions. Commands only: the server decides and everyone sees the result.
+import { h, fill } from './dom.js';
+
+const SLOW = [0, 10, 30, 60, 120, 300];
+
+export function facilitate(view) {
+  const send = (f) => view.send(f);
+  const alerts = [];
+  const reports = [];
+  const sections = {};
+  const keys = {};
+  let confirmEnd = false;
+
+  function section(name, title) {
+    const body = h('div');
+    const head = h('h2', { id: 'fac-' + name });
+    const box = h('section', { class: 'card', 'aria-labelledby': 'fac-' + name }, head, body);
+    sections[name] = { body, head, title };
+    view.el.side.append(box);
+  }
+  section('controls', 'Meeting');
+  section('alerts', 'Crisis alerts');
+  section('lobby', 'Waiting room');
+  section('hands', 'Hands raised');
+  section('holds', 'Messages to review');
+  section('reports', 'Reports');
+
+  /** Re-render one section only when what it shows changed (keeps keyboard focus in place). */
+  function put(name, key, count, kids) {
+    const s = sections[name];
+    s.head.textContent = count == null ? s.title : `${s.title} (${count})`;
+    if (keys[name] === key) return;
+    keys[name] = key;
+    fill(s.body, kids());
+  }
+
+  // data-k lets a re-render give keyboard focus back to the same control.
+  const btn = (text, frame, cls = 'small') => h('button', { type: 'button', class: cls, text, 'data-k': `${frame.t}:${frame.m || ''}:${frame.ban || ''}`, onclick: () => send(frame) });
+
+  view.memberTools = (m) => {
+    const r = view.room;
+    const tools = h('div', { class: 'acts' },
+      btn(m.muted ? 'Unmute' : 'Mute', { t: 'mute', m: m.m, on: !m.muted }),
+      m.r === 'member' ? btn('To waiting room', { t: 'to_lobby', m: m.m }) : null,
+      btn('Remove', { t: 'remove', m: m.m, ban: false }, 'small danger'),
+      btn('Ban', { t: 'remove', m: m.m, ban: true }, 'small danger'),
+      m.r === 'member' ? btn('Make co-facilitator', { t: 'role', m: m.m, r: 'cofac' }) : null,
+      m.r === 'cofac' && r.role === 'host' ? btn('Make member', { t: 'role', m: m.m, r: 'member' }) : null,
+      m.r === 'member' ? btn('Give the floor', { t: 'floor', m: m.m }) : null);
+    const d = h('details', { open: view.managing === m.m }, h('summary', { text: `Manage ${m.n}`, 'data-k': `manage:${m.m}` }), tools);
+    d.addEventListener('toggle', () => { if (d.open) view.managing = m.m; else if (view.managing === m.m) view.managing = null; });
+    return [d];
+  };
+  view.messageTools = (e) => [
+    btn(`Mute ${e.n}`, { t: 'mute', m: e.m, on: true }),
+    btn(`Remove ${e.n}`, { t: 'remove', m: e.m, ban: false }, 'small danger'),
+  ];
+
+  const onRaw = (e, replayed) => {
+    if (e.t === 'alert') {
+      alerts.push(e);
+      if (!replayed) view.status(`Crisis alert: ${e.n} may need support. See Crisis alerts.`);
+    } else if (e.t === 'report') {
+      reports.push(e);
+      if (!replayed) view.status('A member sent a report. See Reports.');
+    }
+  };
+  for (const [e, replayed] of view.early.splice(0)) onRaw(e, replayed);
+  view.onRaw(onRaw);
+
+  view.onChange((r) => {
+    const readings = view.detail.readings || [];
+    put('controls', JSON.stringify([r.phase, r.locked, r.mutedAll, r.slow, r.pin, confirmEnd]), null, () => {
+      const slow = h('select', { id: 'fac-slow', onchange: () => send({ t: 'slow', secs: Number(slow.value) }) },
+        SLOW.map((s) => h('option', { value: String(s), selected: s === r.slow, text: s ? `one message every ${s} s` : 'off' })));
+      const pin = h('select', { id: 'fac-pin', onchange: () => send({ t: 'pin', i: pin.value === '' ? null : Number(pin.value) }) },
+        h('option', { value: '', text: 'nothing pinned', selected: r.pin == null }),
+        readings.map((rd, i) => h('option', { value: String(i), text: rd.title, selected: r.pin === i })));
+      const end = h('button', { type: 'button', class: confirmEnd ? 'danger primary' : 'danger', text: confirmEnd ? 'Yes, end for everyone' : 'End meeting' });
+      end.addEventListener('click', () => {
+        if (confirmEnd) send({ t: 'end' });
+        confirmEnd = !confirmEnd;
+        view.refreshTools();
+      });
+      return [
+        h('p', { text: r.phase === 'live' ? 'The meeting is live.' : r.phase === 'waiting' ? 'The meeting has not started.' : 'The meeting has ended.' }),
+        h('div', { class: 'row' },
+          r.phase !== 'live' ? btn('Start meeting', { t: 'start' }, 'primary') : null,
+          end,
+          confirmEnd ? h('button', { type: 'button', text: 'Cancel', onclick: () => { confirmEnd = false; view.refreshTools(); } }) : null),
+        h('div', { class: 'row' },
+          h('button', { type: 'button', class: r.locked ? 'on' : null, 'aria-pressed': String(r.locked), text: r.locked ? 'Locked: unlock' : 'Lock meeting', onclick: () => send({ t: 'lock', on: !r.locked }) }),
+          h('button', { type: 'button', class: r.mutedAll ? 'on' : null, 'aria-pressed': String(r.mutedAll), text: r.mutedAll ? 'Everyone muted: unmute' : 'Mute everyone', onclick: () => send({ t: 'mute_all', on: !r.mutedAll }) })),
+        h('label', { for: 'fac-slow', text: 'Slow mode' }), slow,
+        readings.length ? [h('label', { for: 'fac-pin', text: 'Pinned reading' }), pin] : null,
+      ];
+    });
+
+    const waiting = r.waiting();
+    put('lobby', JSON.stringify(waiting.map((m) => [m.m, m.n])), waiting.length, () => {
+      const say = h('input', { id: 'fac-lobby-say', maxlength: '2000' });
+      return [
+        waiting.length ? h('ul', { class: 'people' }, waiting.map((m) => h('li', null, h('span', { class: 'n', text: m.n }),
+          btn('Admit', { t: 'admit', m: m.m }, 'small primary'), btn('Deny', { t: 'deny', m: m.m }, 'small danger'))))
+          : h('p', { class: 'hint', text: 'Nobody is waiting.' }),
+        waiting.length > 1 ? btn('Admit everyone', { t: 'admit_all' }, 'primary') : null,
+        h('form', { class: 'composer', onsubmit: (ev) => {
+          ev.preventDefault();
+          if (say.value.trim() && send({ t: 'lobby_say', x: say.value.trim() })) say.value = '';
+        } }, h('label', { for: 'fac-lobby-say', text: 'Message to the waiting room' }), say, h('button', { text: 'Send to waiting room' })),
+      ];
+    });
+
+    put('hands', JSON.stringify([r.hands, r.floor && r.floor.m]), r.hands.length, () => [
+      r.floor ? h('p', null, `${r.floor.n} has the floor. `, btn('End share', { t: 'floor_end' })) : null,
+      r.hands.length
+        ? h('ol', { class: 'queue' }, r.hands.map((m) => h('li', null, `${r.name(m)} `, btn('Give the floor', { t: 'floor', m }))))
+        : h('p', { class: 'hint', text: 'No hands raised.' }),
+      r.hands.length ? btn('Next hand', { t: 'floor', m: null }, 'primary') : null,
+    ]);
+
+    const holds = [...r.holds.values()];
+    put('holds', JSON.stringify(holds.map((x) => x.h)), holds.length, () => holds.length
+      ? h('ul', { class: 'res' }, holds.map((x) => h('li', null,
+        h('p', null, h('strong', { text: x.n }), h('span', { class: 'hint', text: ` · ${(x.why || []).join(', ')}` })),
+        h('p', { class: 'x', text: x.x }),
+        h('p', { class: 'row' }, btn('Approve', { t: 'review', h: x.h, ok: true }, 'small primary'), btn('Reject', { t: 'review', h: x.h, ok: false }, 'small danger')))))
+      : h('p', { class: 'hint', text: 'Nothing to review.' }));
+
+    put('alerts', String(alerts.length) + alerts.map((a) => a.s).join(), alerts.length, () => alerts.length
+      ? h('ul', { class: 'res' }, alerts.map((a) => h('li', null,
+        h('p', null, h('strong', { text: a.n }), ` may be in crisis (${a.kind}). They were shown crisis resources privately.`),
+        a.hint ? h('p', null, h('em', { text: 'Suggested response: ' }), a.hint) : null,
+        h('p', { class: 'row' },
+          a.hint ? h('button', { type: 'button', class: 'small', text: 'Use these words', onclick: () => { view.el.text.value = a.hint; view.el.text.focus(); } }) : null,
+          h('button', { type: 'button', class: 'small', text: 'Dismiss', onclick: () => { alerts.splice(alerts.indexOf(a), 1); view.refreshTools(); } })))))
+      : h('p', { class: 'hint', text: 'No alerts.' }));
+
+    put('reports', String(reports.length) + reports.map((x) => x.s).join(), reports.length, () => reports.length
+      ? h('ul', { class: 'res' }, reports.map((x) => h('li', null,
+        h('p', null, `About ${r.name(x.m)}${x.to ? ' (a message)' : ''}`, x.why ? `: ${x.why}` : ''),
+        h('p', { class: 'row' },
+          r.members.has(x.m) ? btn('Mute', { t: 'mute', m: x.m, on: true }) : null,
+          r.members.has(x.m) ? btn('Remove', { t: 'remove', m: x.m, ban: false }, 'small danger') : null,
+          h('button', { type: 'button', class: 'small', text: 'Dismiss', onclick: () => { reports.splice(reports.indexOf(x), 1); view.refreshTools(); } })))))
+      : h('p', { class: 'hint', text: 'No reports.' }));
+  });
+}

@@ -1,0 +1,122 @@
+// The meeting page (/m/<id>): what the meeting is, the code of conduct, joining, the room.
+import { $, api, problem, when } from './dom.js';
+import { setupShell } from './shell.js';
+import { deviceToken } from './connection.js';
+import { RoomView } from './roomview.js';
+
+setupShell();
+
+const FORMATS = {
+  '12-step': '12-step', 'smart-recovery': 'SMART Recovery', 'open-share': 'Open share',
+  'family-and-friends': 'Family and friends', 'peer-mentoring': 'Peer mentoring',
+};
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const id = decodeURIComponent(location.pathname.match(/^\/m\/([^/]+)/)?.[1] || new URLSearchParams(location.search).get('id') || '');
+const form = $('#join');
+const err = $('#join-err');
+let detail = null;
+let view = null;
+
+/** A join ticket; a refusal becomes an Error whose `final` names the ending (no retry). */
+async function ticket(name, passcode) {
+  const body = { name, device: deviceToken(id) };
+  if (passcode) body.passcode = passcode;
+  const r = await api(`/api/meetings/${encodeURIComponent(id)}/tickets`, 'POST', body);
+  if (r.ok) return r.data.ticket;
+  const e = new Error(problem(r.data, 'Could not join right now.'));
+  if (r.status >= 400 && r.status < 500 && r.status !== 429) e.final = r.status === 409 ? 'name_taken' : 'refused';
+  e.status = r.status;
+  throw e;
+}
+
+function describe(d) {
+  document.title = `${d.title} · Haven`;
+  $('#title').textContent = d.title;
+  const bits = [FORMATS[d.format] || d.format];
+  if (d.next && d.next.live) bits.push('on now');
+  else if (d.next) {
+    bits.push(`next: ${when(Date.parse(d.next.start_utc))}`);
+  }
+  if (d.weekdays && d.weekdays.length) bits.push(d.weekdays.length === 7 ? 'every day' : d.weekdays.map((i) => DAYS[i]).join(', '));
+  bits.push(d.duration_min >= 120 ? `${Math.round(d.duration_min / 6) / 10} h` : `${d.duration_min} min`);
+  if (d.facilitators && d.facilitators.length) bits.push(`facilitated by ${d.facilitators.join(', ')}`);
+  if (d.lobby) bits.push('waiting room');
+  $('#meta').textContent = bits.join(' · ');
+  $('#desc').textContent = d.description || '';
+  $('#pass-box').hidden = !d.has_passcode;
+  $('#passcode').required = !!d.has_passcode;
+  $('#join-btn').disabled = false;
+}
+
+function enter(getTicket) {
+  $('#intro').hidden = true;
+  const app = $('#app');
+  app.hidden = false;
+  view = new RoomView(app, {
+    meetingId: id,
+    detail,
+    getTicket,
+    onEnd: (reason, code, again, text) => {
+      if (!again) return;
+      // Back to the form: a new name, or simply joining again as a new member.
+      $('#intro').hidden = false;
+      app.hidden = true;
+      err.textContent = text;
+      $('#join-btn').disabled = false;
+      $('#name').focus();
+    },
+  });
+  view.start();
+}
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  err.textContent = '';
+  const name = $('#name').value.trim();
+  const passcode = $('#passcode').value;
+  if (!name) { err.textContent = 'Choose a name to use in this meeting.'; $('#name').focus(); return; }
+  if (detail.has_passcode && !passcode) { err.textContent = 'Enter the passcode you were given.'; $('#passcode').focus(); return; }
+  const btn = $('#join-btn');
+  btn.disabled = true;
+  btn.textContent = 'Joining…';
+  let first;
+  try { first = await ticket(name, passcode); } catch (e) {
+    err.textContent = e.status ? e.message : 'No connection. Check your network and try again.';
+    btn.disabled = false;
+    btn.textContent = 'Join the meeting';
+    return;
+  }
+  btn.textContent = 'Join the meeting';
+  enter(async () => {
+    if (first) { const t = first; first = null; return t; }
+    return ticket(name, passcode);
+  });
+});
+
+const resuming = !!sessionStorage.getItem('haven.r.' + id);
+if (resuming) $('#intro').hidden = true;
+
+async function load() {
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) { $('#meta').textContent = 'This meeting link is not valid.'; return; }
+  let r;
+  try { r = await api(`/api/meetings/${encodeURIComponent(id)}`); } catch { r = null; }
+  if (!r) {
+    $('#intro').hidden = false;
+    $('#meta').textContent = 'You are offline. This page will load the meeting when you are back online.';
+    addEventListener('online', load, { once: true });
+    return;
+  }
+  if (!r.ok) {
+    $('#intro').hidden = false;
+    $('#meta').textContent = 'This meeting link is not valid, or the meeting no longer exists.';
+    return;
+  }
+  detail = r.data;
+  describe(detail);
+  // This tab was already in the meeting (a reload, or the phone closed the tab): resume it.
+  if (resuming) {
+    enter(async () => { const e = new Error('Join again'); e.final = 'rejoin'; throw e; });
+  }
+}
+
+load();

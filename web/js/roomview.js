@@ -1,0 +1,448 @@
+// The room on screen: lobby, message stream, floor and timer, hands, people, notices.
+// Everything a member typed or named is rendered as text (textContent / Text nodes).
+import { $, h, fill, clock } from './dom.js';
+import { Link } from './connection.js';
+import { Room, STATEFUL } from './room.js';
+import { openHelp } from './shell.js';
+
+const REACTIONS = { heart: '❤️', clap: '👏', hug: '🤗', thanks: '🙏', strength: '💪' };
+const REACTION_NAMES = { heart: 'Heart', clap: 'Applause', hug: 'Hug', thanks: 'Thank you', strength: 'Strength' };
+const MAX_ITEMS = 400; // cheap phones: keep the stream's DOM bounded
+const NOTICES = {
+  held: 'Your message is waiting for a facilitator to review it.',
+  rejected: 'A facilitator did not approve your last message.',
+  report_received: 'Thank you. The facilitators have your report; they will not say who sent it.',
+};
+const ENDINGS = {
+  ended: 'The meeting has ended. Thank you for being here.',
+  left: 'You left the meeting. Take care of yourself.',
+  removed: 'A facilitator removed you from this meeting.',
+  banned: 'You cannot rejoin this meeting.',
+  denied: 'A facilitator did not let you in this time.',
+  replaced: 'This meeting is now open in another tab or on another device.',
+  rejoin: 'You were away for too long and left the meeting.',
+  full: 'This meeting is full right now.',
+  locked: 'This meeting is not taking new members right now.',
+  name_taken: 'Someone in this meeting already uses that name. Choose another.',
+  policy: 'The connection was closed.',
+  protocol: 'The connection was closed.',
+};
+
+export class RoomView {
+  /** opts: meetingId, detail (public meeting detail), getTicket, onEnd(reason, code) */
+  constructor(root, opts) {
+    this.root = root;
+    this.o = opts;
+    this.detail = opts.detail || { readings: [] };
+    this.room = null;
+    this.offset = 0; // server clock minus ours (from live events' `at`)
+    this.rx = new Map(); // seq -> {reaction: count}
+    this.hooks = [];
+    this.raw = [];
+    this.early = []; // alerts and reports that came before the facilitator tools loaded
+    this.pendingWarn = null;
+    this.conn = $('#conn');
+    this.#build();
+    this.link = new Link({
+      meetingId: opts.meetingId,
+      getTicket: opts.getTicket,
+      onWelcome: (w, info) => this.#welcome(w, info),
+      onEvent: (e, replayed) => this.#event(e, replayed),
+      onDirect: (f, item) => this.#direct(f, item),
+      onState: (s, d) => this.#state(s, d),
+      onOutbox: (items) => this.#outbox(items),
+      onEnd: (reason, code, detail) => this.#end(reason, code, detail),
+    });
+    this.tick = setInterval(() => this.#timer(), 1000);
+  }
+
+  start() { this.link.start(); }
+
+  /** Called after every change (facilitator tools re-render themselves from it). */
+  onChange(fn) { this.hooks.push(fn); }
+
+  /** Called with every event as it arrives, before rendering. */
+  onRaw(fn) { this.raw.push(fn); }
+
+  refreshTools() { for (const fn of this.hooks) fn(this.room); }
+
+  send(frame) {
+    if (this.link.send(frame)) return true;
+    this.status('Not connected: try again in a moment.');
+    return false;
+  }
+
+  status(text) {
+    this.el.status.textContent = '';
+    this.el.status.textContent = text;
+  }
+
+  // -- building -------------------------------------------------------------------------------
+
+  #build() {
+    const e = (this.el = {});
+    e.title = h('h1', { text: this.detail.title || 'Meeting', tabindex: '-1' });
+    e.lobby = h('section', { class: 'card', hidden: true, 'aria-labelledby': 'lobby-h' },
+      h('h2', { id: 'lobby-h', text: 'Waiting room' }),
+      (e.lobbyText = h('p', { text: 'A facilitator will let you in soon. You can leave this page open.' })),
+      (e.lobbyMsgs = h('ul', { 'aria-live': 'polite' })));
+    e.floor = h('section', { class: 'card floor', 'aria-label': 'Who is sharing' },
+      (e.floorText = h('p', { text: 'Nobody is sharing right now.' })),
+      (e.timer = h('span', { class: 'timer', role: 'timer', 'aria-live': 'off' })),
+      (e.yield = h('button', { type: 'button', hidden: true, text: 'End my share', onclick: () => this.send({ t: 'yield' }) })));
+    e.pin = h('details', { class: 'card pin', hidden: true, open: true },
+      (e.pinTitle = h('summary')), (e.pinText = h('p')));
+    e.care = h('section', { class: 'notice care', hidden: true, role: 'alert' });
+    e.stream = h('ol', { class: 'stream', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Messages', tabindex: '0' });
+    this.atEnd = true;
+    e.stream.addEventListener('scroll', () => {
+      const s = e.stream;
+      this.atEnd = s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+    }, { passive: true });
+    e.outbox = h('ul', { class: 'stream outbox', hidden: true, 'aria-label': 'Waiting to be sent' });
+    e.warn = h('section', { class: 'notice', hidden: true, role: 'alert' });
+    e.text = h('textarea', { id: 'say', name: 'say', rows: 2, maxlength: '2000', autocomplete: 'off', enterkeyhint: 'send' });
+    e.composer = h('form', { class: 'composer', onsubmit: (ev) => { ev.preventDefault(); this.#say(); } },
+      h('label', { for: 'say', text: 'Your message' }), e.text, h('button', { class: 'primary', text: 'Send' }));
+    e.text.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); this.#say(); }
+    });
+    e.postHint = h('p', { class: 'hint' });
+    e.status = h('p', { class: 'hint', role: 'status' });
+    e.hand = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => this.send({ t: 'hand', up: !this.room.myHand() }) }, 'Raise hand');
+    e.queue = h('span', { class: 'hint' });
+    e.leave = h('button', { type: 'button', class: 'danger', text: 'Leave', onclick: () => this.leave() });
+    e.count = h('span');
+    e.people = h('ul', { class: 'people' });
+    e.peopleBox = h('details', { class: 'card' }, h('summary', null, h('strong', null, e.count)), e.people);
+    e.side = h('aside', { class: 'side', hidden: true, 'aria-label': 'Facilitator tools' });
+    e.main = h('div', { class: 'room' },
+      e.floor, e.pin, e.care, e.stream, e.outbox, e.warn, e.composer, e.postHint, e.status,
+      h('div', { class: 'tools' }, e.hand, e.queue, e.leave), e.peopleBox, e.side);
+    e.main.hidden = true;
+    e.lobby.append(h('p', { class: 'row' }, h('button', { type: 'button', class: 'danger', text: 'Leave', onclick: () => this.leave() })));
+    e.end = h('section', { class: 'card', hidden: true, role: 'alert' });
+    fill(this.root, e.title, e.lobby, e.main, e.end);
+  }
+
+  leave() {
+    this.link.leave();
+  }
+
+  // -- link callbacks ------------------------------------------------------------------------
+
+  #welcome(w, { resumed, gap }) {
+    const first = !this.room;
+    this.room = new Room(w);
+    if (gap) this.#line('You may have missed some messages while you were away.', 'gap');
+    if (first && !this.room.lobby) this.#line('You joined the meeting.');
+    if (this.room.isFac) this.#loadTools();
+    this.#render();
+    if (first) this.el.title.focus(); // screen readers land on the room, phones get no keyboard
+    // Only after a visible problem: a refresh after being admitted is not news.
+    const wasDown = !this.conn.hidden && !this.conn.classList.contains('ok');
+    if (wasDown) this.#connBanner(resumed && !gap ? 'Back online. You are up to date.' : '', true);
+  }
+
+  #event(e, replayed) {
+    const r = this.room;
+    if (!replayed && e.at) this.offset = e.at - Date.now();
+    if (!(replayed && STATEFUL.has(e.t))) r.apply(e);
+    if (!this.raw.length && (e.t === 'alert' || e.t === 'report')) this.early.push([e, replayed]);
+    for (const fn of this.raw) fn(e, replayed);
+    this.#stream(e);
+    // A new view of the room (admitted, promoted) arrives as a `room` frame right after.
+    this.#soon();
+  }
+
+  #direct(f, item) {
+    if (f.t === 'warn' && item) return this.#piiWarning(item, f.spans || []);
+    if (f.t === 'dup') return;
+    if (f.t === 'error') {
+      if (f.code === 'slow_mode') return this.status(`Slow mode: your message goes out in ${Math.ceil(f.retry || 1)} s.`);
+      if (f.code === 'rate_limited') return this.status('Sending a little more slowly…');
+      this.status(item ? `Not sent: ${f.msg}` : f.msg);
+      if (item && !this.el.text.value) this.el.text.value = item.x;
+    }
+  }
+
+  #state(s, d) {
+    if (s === 'live') return; // the welcome that follows says what happened
+    const text = {
+      connecting: this.room ? 'Reconnecting…' : 'Connecting…',
+      retrying: 'Connection lost. Reconnecting… Messages you write will be sent when you are back.',
+      offline: 'You are offline. Messages you write will be sent when you are back online.',
+      closed: '',
+    }[s];
+    if (s === 'connecting' && d.attempt > 0) return; // keep the "lost" wording between tries
+    this.#connBanner(text, false);
+  }
+
+  #connBanner(text, ok) {
+    const c = this.conn;
+    clearTimeout(this.connTimer);
+    c.hidden = !text;
+    c.classList.toggle('ok', !!ok);
+    c.textContent = text;
+    if (ok) this.connTimer = setTimeout(() => { c.hidden = true; }, 4000);
+  }
+
+  #outbox(items) {
+    const box = this.el.outbox;
+    box.hidden = !items.length;
+    fill(box, items.map((i) => h('li', { class: 'queued' },
+      h('p', { class: 'who' }, 'You', h('span', { class: 'st', text: i.sent ? 'sending…' : 'waiting to send' })),
+      h('p', { class: 'x', text: i.x }))));
+  }
+
+  #end(reason, code, detail) {
+    clearInterval(this.tick);
+    this.el.main.hidden = this.el.lobby.hidden = true;
+    this.#connBanner('');
+    const again = ['rejoin', 'full', 'locked', 'name_taken'].includes(reason);
+    const text = detail || ENDINGS[reason] || 'The connection was closed.';
+    fill(this.el.end,
+      h('h2', { text: reason === 'ended' ? 'Meeting ended' : 'You are not in the meeting' }),
+      h('p', { text }),
+      h('p', { class: 'row' }, h('a', { class: 'btn', href: '/', text: 'Find another meeting' })));
+    this.el.end.hidden = false;
+    this.o.onEnd?.(reason, code, again, text);
+  }
+
+  // -- sending -------------------------------------------------------------------------------
+
+  #say(ok = false, text = null) {
+    const x = (text ?? this.el.text.value).trim();
+    if (!x) return;
+    if (text === null) this.el.text.value = '';
+    this.el.warn.hidden = true;
+    this.link.say(x, ok);
+  }
+
+  #piiWarning(item, spans) {
+    const w = this.el.warn;
+    const parts = [];
+    let at = 0;
+    for (const [s, e] of spans.slice().sort((a, b) => a[0] - b[0])) {
+      if (s < at) continue;
+      parts.push(item.x.slice(at, s), h('mark', { text: item.x.slice(s, e) }));
+      at = e;
+    }
+    parts.push(item.x.slice(at));
+    fill(w,
+      h('p', null, h('strong', { text: 'Not sent yet: this may identify you or someone else.' })),
+      h('p', { text: 'Phone numbers, addresses, full names or workplaces can follow you outside the meeting.' }),
+      h('blockquote', { class: 'x' }, parts),
+      h('p', { class: 'row' },
+        h('button', { type: 'button', class: 'primary', text: 'Edit', onclick: () => {
+          w.hidden = true;
+          this.el.text.value = item.x;
+          this.el.text.focus();
+        } }),
+        h('button', { type: 'button', text: 'Send anyway', onclick: () => { w.hidden = true; this.#say(true, item.x); } })));
+    w.hidden = false;
+  }
+
+  // -- the stream ----------------------------------------------------------------------------
+
+  #add(li) {
+    const s = this.el.stream;
+    s.append(li);
+    while (s.childElementCount > MAX_ITEMS) s.firstElementChild.remove();
+    if (this.atEnd) this.scroll = true;
+    this.#soon();
+  }
+
+  /** Render once per frame however many events came in it (a replay can bring dozens). */
+  #soon() {
+    if (this.pending) return;
+    this.pending = true;
+    const run = () => {
+      this.pending = false;
+      this.#render();
+      if (this.scroll) { this.scroll = false; this.el.stream.scrollTop = this.el.stream.scrollHeight; }
+    };
+    if (document.hidden) setTimeout(run, 100); else requestAnimationFrame(run);
+  }
+
+  #line(text, cls = 'sys') { this.#add(h('li', { class: cls, text })); }
+
+  #stream(e) {
+    const r = this.room;
+    const n = e.n || r.name(e.m);
+    switch (e.t) {
+      case 'msg': return this.#message(e);
+      case 'react': return this.#react(e);
+      case 'join': if (!e.lob && e.m !== r.me) this.#line(`${e.n} joined.`); return;
+      case 'admit': if (e.m === r.me) this.#line('You are in. Welcome.'); else this.#line(`${n} joined.`); return;
+      case 'leave': if (e.why !== 'denied') this.#line(`${n} left.`); return;
+      case 'floor': return this.#line(e.m ? `${e.m === r.me ? 'You have' : e.n + ' has'} the floor.` : 'The share ended.');
+      case 'floor_warn': return this.#line(e.m === r.me ? 'About 30 seconds left of your share.' : '30 seconds left of this share.');
+      case 'floor_time': return this.#line(e.m === r.me ? 'Your share time is up: please finish your thought.' : 'The share time is up.');
+      case 'pin': return this.#line(e.i == null ? 'The reading was unpinned.' : `Reading pinned: ${this.#reading(e.i).title}`);
+      case 'lock': return this.#line(e.on ? 'The meeting is locked: no new members.' : 'The meeting is open to new members again.');
+      case 'slow': return this.#line(e.secs ? `Slow mode: one message every ${e.secs} s.` : 'Slow mode is off.');
+      case 'mute_all': return this.#line(e.on ? 'Only facilitators can post for now.' : 'Everyone can post again.');
+      case 'mute': if (e.m === r.me) this.#line(e.on ? 'A facilitator muted you for now.' : 'You can post again.'); return;
+      case 'role': return this.#line(`${n} is now ${e.r === 'host' ? 'the host' : e.r === 'cofac' ? 'a co-facilitator' : 'a member'}.`);
+      case 'phase': return this.#line(e.p === 'live' ? 'The meeting has started.' : e.p === 'ended' ? 'The meeting has ended.' : 'The meeting is waiting to start.');
+      case 'lobby_msg':
+        if (r.lobby) this.el.lobbyMsgs.append(h('li', { text: `${r.name(e.m)}: ${e.x}` }));
+        else this.#line(`To the waiting room: ${e.x}`);
+        return;
+      case 'notice': if (NOTICES[e.code]) this.status(NOTICES[e.code]); return;
+      case 'care': return this.#careCard(e.card || {});
+      case 'block': if (e.on) for (const li of this.el.stream.querySelectorAll('li[data-m]')) if (li.dataset.m === e.m) li.remove(); return;
+      default: return; // facilitator items (held, report, alert...) live in the tools panel
+    }
+  }
+
+  #message(e) {
+    const r = this.room;
+    const mine = e.m === r.me;
+    const li = h('li', { class: mine ? 'mine' : null, 'data-s': String(e.s), 'data-m': e.m });
+    const more = h('button', { type: 'button', class: 'small', 'aria-expanded': 'false', 'aria-label': `Actions for the message from ${e.n}`, text: '⋯' });
+    more.addEventListener('click', () => this.#actions(li, e, more));
+    fill(li,
+      h('p', { class: 'who' }, mine ? 'You' : e.n, h('time', { datetime: new Date(e.at).toISOString(), text: clock(e.at) }), more),
+      h('p', { class: 'x', text: e.x }),
+      e.red ? h('p', { class: 'hint', text: 'Some details were hidden to protect privacy.' }) : null,
+      h('div', { class: 'rx' }));
+    this.#add(li);
+  }
+
+  #actions(li, e, btn) {
+    const open = li.querySelector('.acts');
+    if (open) { open.remove(); btn.setAttribute('aria-expanded', 'false'); return; }
+    btn.setAttribute('aria-expanded', 'true');
+    const r = this.room;
+    const row = h('div', { class: 'acts' },
+      Object.entries(REACTIONS).map(([k, icon]) => h('button', {
+        type: 'button', class: 'small', 'aria-label': `React: ${REACTION_NAMES[k]}`, text: icon,
+        onclick: () => { this.send({ t: 'react', to: e.s, r: k }); row.remove(); btn.setAttribute('aria-expanded', 'false'); },
+      })));
+    if (e.m !== r.me) {
+      row.append(
+        h('button', { type: 'button', class: 'small', text: 'Report', onclick: () => {
+          fill(row, h('span', { text: 'Report this message to the facilitators?' }),
+            h('button', { type: 'button', class: 'small danger', text: 'Report', onclick: () => { this.send({ t: 'report', m: e.m, to: e.s }); row.remove(); } }),
+            h('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => row.remove() }));
+        } }),
+        h('button', { type: 'button', class: 'small', text: `Block ${e.n}`, onclick: () => this.send({ t: 'block', m: e.m }) }));
+      if (r.isFac && this.messageTools) row.append(...this.messageTools(e));
+    }
+    li.append(row);
+    row.firstElementChild.focus();
+  }
+
+  #react(e) {
+    const counts = this.rx.get(e.to) || {};
+    counts[e.r] = (counts[e.r] || 0) + 1;
+    this.rx.set(e.to, counts);
+    const li = this.el.stream.querySelector(`li[data-s="${e.to}"]`);
+    if (!li) return;
+    fill(li.querySelector('.rx'), Object.entries(counts).map(([k, c]) =>
+      h('span', null, h('span', { 'aria-hidden': 'true', text: REACTIONS[k] }), h('span', { class: 'sr', text: REACTION_NAMES[k] }), ` ${c}`)));
+  }
+
+  #careCard(card) {
+    const c = this.el.care;
+    fill(c,
+      h('h2', { text: card.title || 'You are not alone' }),
+      h('p', { text: card.intro || card.message || 'What you wrote sounds hard. If you are in danger, please reach out now: people are ready to help, any time.' }),
+      h('p', { class: 'row' },
+        h('button', { type: 'button', class: 'help', text: 'See who you can call', onclick: () => openHelp(card) }),
+        h('button', { type: 'button', text: 'Close', onclick: () => { c.hidden = true; } })),
+      h('p', { class: 'hint', text: 'Only you can see this. A facilitator has been told, so someone here can check in with you.' }));
+    c.hidden = false;
+  }
+
+  #reading(i) { return (this.detail.readings || [])[i] || { title: `Reading ${i + 1}`, text: '' }; }
+
+  // -- rendering the rest --------------------------------------------------------------------
+
+  #render() {
+    const r = this.room;
+    const e = this.el;
+    e.lobby.hidden = !r.lobby;
+    e.main.hidden = r.lobby;
+    e.main.classList.toggle('fac', r.isFac);
+    e.side.hidden = !r.isFac;
+    if (r.lobby) {
+      e.lobbyText.textContent = r.phase === 'waiting'
+        ? 'The meeting has not started yet. A facilitator will let you in when it starts.'
+        : 'A facilitator will let you in soon. You can leave this page open.';
+    }
+    // the floor
+    const f = r.floor;
+    e.floorText.textContent = f ? (f.m === r.me ? 'You have the floor. Take your time.' : `${f.n} has the floor.`) : 'Nobody is sharing right now.';
+    e.yield.hidden = !(f && f.m === r.me);
+    this.#timer();
+    // the pinned reading
+    e.pin.hidden = r.pin == null;
+    if (r.pin != null) {
+      const rd = this.#reading(r.pin);
+      e.pinTitle.textContent = `Reading: ${rd.title}`;
+      e.pinText.textContent = rd.text;
+    }
+    // posting
+    const can = r.canPost();
+    e.text.disabled = !can;
+    e.postHint.textContent = r.phase !== 'live' && !r.isFac ? 'The meeting has not started yet.'
+      : r.muted ? 'A facilitator muted you for now. You can still listen and raise your hand.'
+        : r.mutedAll || r.chat !== 'open' ? (r.isFac ? 'Only facilitators can post right now.' : 'Only facilitators can post right now. You can raise your hand.')
+          : r.slow ? `Slow mode: one message every ${r.slow} s.` : '';
+    // hand and queue
+    const up = r.myHand();
+    e.hand.textContent = up ? 'Lower hand' : 'Raise hand';
+    e.hand.setAttribute('aria-pressed', String(up));
+    e.hand.hidden = r.phase !== 'live' || (f && f.m === r.me);
+    const pos = r.position();
+    e.queue.textContent = up || pos ? (pos ? `Your hand is up: ${ordinal(pos)} in line.` : 'Your hand is up.') : '';
+    // people
+    const people = r.admitted();
+    e.count.textContent = `People here (${r.peopleCount()})`;
+    const focus = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.k;
+    fill(e.people, people.map((m) => this.#person(m)));
+    if (focus) e.people.querySelector(`[data-k="${CSS.escape(focus)}"]`)?.focus();
+    for (const fn of this.hooks) fn(r);
+  }
+
+  #person(m) {
+    const r = this.room;
+    const tags = [];
+    if (m.r === 'host') tags.push('host');
+    if (m.r === 'cofac') tags.push('co-facilitator');
+    if (m.m === r.me) tags.push('you');
+    if (m.hand) tags.push('hand up');
+    if (m.muted) tags.push('muted');
+    if (m.away) tags.push('connection lost');
+    const li = h('li', null, h('span', { class: 'n', text: m.n }), tags.length ? h('span', { class: 'hint', text: tags.join(', ') }) : null);
+    if (m.m !== r.me && r.blocks.has(m.m)) {
+      li.append(h('button', { type: 'button', class: 'small', text: 'Unblock', onclick: () => this.send({ t: 'unblock', m: m.m }) }));
+    }
+    if (r.isFac && this.memberTools && m.m !== r.me) li.append(...this.memberTools(m));
+    return li;
+  }
+
+  #timer() {
+    const f = this.room && this.room.floor;
+    const t = this.el.timer;
+    if (!f || !f.until) { t.textContent = f && this.room.floor.until === null && this.room.warned ? 'time is up' : ''; return; }
+    const left = Math.max(0, Math.round((f.until - (Date.now() + this.offset)) / 1000));
+    t.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left`;
+  }
+
+  async #loadTools() {
+    if (this.toolsLoaded) return;
+    this.toolsLoaded = true;
+    const { facilitate } = await import('./facilitate.js');
+    facilitate(this);
+    this.#render();
+  }
+}
+
+function ordinal(n) {
+  const s = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] || 'th');
+  return n + s;
+}
