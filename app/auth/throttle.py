@@ -6,7 +6,8 @@ login is refused with 429 and ``Retry-After``, and argon2 never runs (a throttle
 us nothing). Each failed attempt then ``fail``s both keys. A success ``clear``s the account key
 only: an address that failed against many accounts stays throttled.
 
-Privacy: the client address is used only as a limiter key, and only after a keyed hash with a
+Privacy: the client address (an IPv6 one by its /64, see ``app.addresses``) is used only as a
+limiter key, and only after a keyed hash with a
 per-process random key, so not even this process's memory holds it in clear. It is never
 logged or stored. Throttling state is lost on restart and not shared between workers, which is
 acceptable: every worker still caps the guess rate, and the cap multiplies only by the number
@@ -21,6 +22,8 @@ import time
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+
+from app.addresses import address_bucket
 
 DEFAULT_PER_ACCOUNT = "5/15 minutes"
 DEFAULT_PER_ADDRESS = "20/15 minutes"
@@ -38,7 +41,7 @@ class LoginThrottle:
         self._key = secrets.token_bytes(16)
 
     def _address_key(self, address: str | None) -> str:
-        raw = (address or "unknown").encode()
+        raw = address_bucket(address).encode()
         return hashlib.blake2b(raw, key=self._key, digest_size=16).hexdigest()
 
     @staticmethod

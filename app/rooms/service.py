@@ -23,6 +23,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from app.addresses import address_bucket
 from app.auth.tickets import TicketSigner
 from app.moderation.context import ScreenContext
 from app.moderation.crisis import crisis_hint, crisis_kind
@@ -264,9 +265,10 @@ class Rooms:
 
         A keyed hash with a per-process random key: the limiter keeps a key for its whole
         window (ten minutes for passcode tries), long after the connection, and a raw address
-        there would tie an address to the meeting it joined (docs/privacy.md).
+        there would tie an address to the meeting it joined (docs/privacy.md). IPv6 addresses
+        count by their /64 (``app.addresses``).
         """
-        raw = (address or "?").encode()
+        raw = address_bucket(address).encode()
         return hashlib.blake2b(raw, key=self._address_secret, digest_size=16).hexdigest()
 
     async def allow(self, item: RateLimitItem, *keys: str) -> bool:
