@@ -174,8 +174,11 @@ class QueuedConnection:
                 await asyncio.wait_for(self._close(*self._close_code), timeout=2)
 
     async def aclose(self) -> None:
-        """Stop the writer (the socket is gone)."""
+        """Stop the writer: let a pending close frame go out, otherwise the socket is gone."""
         self.closed = True
+        if self._close_code is not None and not self._writer.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._writer), timeout=3)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer

@@ -46,6 +46,7 @@ RESUME_REFUSED = 4003
 ENDED = 4004
 HANDSHAKE_TIMEOUT = 4009
 TOO_MANY = 4013
+NORMAL = 1000
 POLICY = 1008
 
 RESUMES = parse("10/minute")
@@ -324,6 +325,8 @@ class Session:
             self.error(result.code, result.msg, retry=result.retry)
             return True
         if isinstance(cmd, p.Leave):
+            if self.conn is not None:
+                self.conn.close(NORMAL, "left")
             return False
         if cmd.t in p.FACILITATOR_COMMAND_TYPES:
             self.rooms.on_control(room, member, cmd)

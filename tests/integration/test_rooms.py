@@ -190,7 +190,8 @@ async def test_flood_is_rate_limited_while_others_are_served(meeting: Meeting) -
     await host.event("msg", cid=cid)
     delivered = {f["cid"] for f in host.frames if f.get("t") == "msg"}
     # Client ids are random hex elsewhere, so match the flood's own prefix exactly.
-    assert sorted(c for c in delivered if c.startswith("flood-")) == [f"flood-{i}" for i in range(5)]
+    flood = sorted(c for c in delivered if c.startswith("flood-"))
+    assert flood == [f"flood-{i}" for i in range(5)]
 
 
 async def test_stalled_reader_is_cut_off_and_others_keep_receiving(tmp_path: Path) -> None:
@@ -253,6 +254,14 @@ async def test_ending_the_meeting_closes_every_connection(meeting: Meeting) -> N
     assert meeting.server.app.state.rooms.hub.get(meeting.id) is None
     response = await meeting.http.post(f"/api/meetings/{meeting.id}/tickets", json={"name": "Z"})
     assert response.status_code == 201  # a new occurrence can start later
+
+
+async def test_leaving_closes_normally_and_the_room_sees_it(meeting: Meeting) -> None:
+    host = await started(meeting)
+    ann = await meeting.join("Ann")
+    await ann.send({"t": "leave"})
+    assert await ann.closed() == 1000
+    assert (await host.event("leave", m=ann.me))["why"] == "left"
 
 
 async def test_protocol_schema_is_published(http: httpx.AsyncClient) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import schemathesis
 from hypothesis import HealthCheck, settings
+from pydantic import SecretStr
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -57,9 +58,11 @@ CASES_RUN: dict[str, int] = {}
 
 
 def _openapi() -> dict[str, Any]:
-    # The document depends on code only; unvalidated Settings avoid creating a data directory
-    # at collection time. A test below checks that the live server serves exactly this.
-    return create_app(Settings.model_construct(behind_tls=False)).openapi()
+    # The document depends on code only; unvalidated Settings with a key of their own touch no
+    # data directory at collection time (a clean checkout has none). A test below checks that
+    # the live server serves exactly this.
+    settings = Settings.model_construct(behind_tls=False, secret_key=SecretStr("k" * 64))
+    return create_app(settings).openapi()
 
 
 OPENAPI = _openapi()
