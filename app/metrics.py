@@ -20,10 +20,12 @@ ModerationCategory = Literal[
     "crisis", "pii", "harassment", "spam", "impersonation", "newcomer", "ok"
 ]
 ReconnectKind = Literal["resume", "snapshot"]
+SemanticOutcome = Literal["crisis", "clear", "gated", "over_budget", "queue_full", "off", "error"]
 
 ACTIONS: Final = frozenset(get_args(ModerationAction))
 CATEGORIES: Final = frozenset(get_args(ModerationCategory))
 RECONNECT_KINDS: Final = frozenset(get_args(ReconnectKind))
+SEMANTIC_OUTCOMES: Final = frozenset(get_args(SemanticOutcome))
 MAX_ERROR_CODES: Final = 64
 OTHER: Final = "other"
 CONTENT_TYPE: Final = exposition.CONTENT_TYPE_LATEST
@@ -67,6 +69,13 @@ class Metrics:
         self.errors = Counter(
             "haven_errors", "Errors sent to clients, by stable code.", ["code"], registry=registry
         )
+        self.semantic_crisis = Counter(
+            "haven_semantic_crisis_screens",
+            "Delivered messages offered to the semantic crisis screen, by outcome: crisis, "
+            "clear, or skipped (gated, over_budget, queue_full, off) or failed (error).",
+            ["outcome"],
+            registry=registry,
+        )
         self._error_codes: set[str] = set()
         # Pre-create the bounded series so dashboards see zeros, not gaps.
         for action in ACTIONS:
@@ -74,6 +83,8 @@ class Metrics:
                 self.moderation_verdicts.labels(action=action, category=category)
         for kind in RECONNECT_KINDS:
             self.reconnects.labels(kind=kind)
+        for outcome in SEMANTIC_OUTCOMES:
+            self.semantic_crisis.labels(outcome=outcome)
 
     def verdict(self, action: str, category: str) -> None:
         """Count one verdict; raises ``ValueError`` for a label outside the fixed sets."""
@@ -85,6 +96,12 @@ class Metrics:
         if kind not in RECONNECT_KINDS:
             raise ValueError(f"unknown reconnect kind {kind!r}")
         self.reconnects.labels(kind=kind).inc()
+
+    def semantic(self, outcome: str) -> None:
+        """Count one semantic crisis screen outcome; ``ValueError`` outside the fixed set."""
+        if outcome not in SEMANTIC_OUTCOMES:
+            raise ValueError(f"unknown semantic screen outcome {outcome!r}")
+        self.semantic_crisis.labels(outcome=outcome).inc()
 
     def error(self, code: str | int) -> None:
         """Count one error by code (protocol error code or close code)."""

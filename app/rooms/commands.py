@@ -63,4 +63,20 @@ class Post:
     card: dict[str, Any] | None = None
 
 
-SystemCommand = Join | Reconnect | Disconnect | Tick | Post
+@dataclass(frozen=True, slots=True)
+class Concern:
+    """A crisis found after delivery by the semantic screen (``app.moderation.semantic``).
+
+    Yields exactly what a ``Post`` with ``crisis`` adds to its ``said``: the care card to the
+    sender and the alert to the facilitators, for the message ``cid`` the sender already
+    posted. Refused with ``not_delivered`` while that message is not (or never will be) in
+    the room.
+    """
+
+    cid: str
+    crisis: str
+    hint: str
+    card: dict[str, Any] | None = None
+
+
+SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern

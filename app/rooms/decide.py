@@ -14,6 +14,7 @@ re-checks the facts it depends on when it folds them in. ``decide`` is the gate 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from app.rooms import commands as sys
 from app.rooms import events as ev
@@ -40,6 +41,7 @@ NOT_HERE = Rejection("not_member", "You are not in this meeting.")
 IN_LOBBY = Rejection("in_lobby", "Please wait until a facilitator admits you.")
 NO_SUCH_MEMBER = Rejection("no_such_member", "That member is not in this meeting.")
 ENDED = Rejection("ended", "This meeting has ended.")
+NOT_DELIVERED = Rejection("not_delivered", "That message is not in the room.")
 
 
 def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) -> Decision:
@@ -67,6 +69,10 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
         return _leave(state, me.id, "left")
     if isinstance(cmd, p.Ping):
         return ()
+    if isinstance(cmd, sys.Concern):
+        if cmd.cid not in me.recent_cids:
+            return NOT_DELIVERED
+        return _care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card)
     if _is_facilitator_command(cmd):
         if not me.is_facilitator:
             return NOT_ALLOWED
@@ -216,11 +222,20 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
         ev.Said(m=me.id, n=me.name, x=cmd.text, cid=cmd.cid, red=cmd.redacted, aud=ROOM)
     ]
     if cmd.crisis is not None:
-        events.append(ev.CareOffered(m=me.id, card=cmd.card or {}, aud=to_member(me.id)))
-        events.append(
-            ev.Alerted(kind=cmd.crisis, m=me.id, n=me.name, cid=cmd.cid, hint=cmd.hint, aud=FAC)
-        )
+        events += _care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card)
     return tuple(events)
+
+
+def _care(
+    me: Member, cid: str, kind: str, hint: str, card: dict[str, Any] | None
+) -> tuple[ev.RoomEvent, ...]:
+    """Crisis care for a message: the card privately to its sender, the alert (kind,
+    suggested response, no text) to the facilitators. The same for a crisis the rules found
+    before delivery and one the semantic screen found after it (``sys.Concern``)."""
+    return (
+        ev.CareOffered(m=me.id, card=card or {}, aud=to_member(me.id)),
+        ev.Alerted(kind=kind, m=me.id, n=me.name, cid=cid, hint=hint, aud=FAC),
+    )
 
 
 # -- facilitators -----------------------------------------------------------------------------

@@ -117,6 +117,8 @@ def build_rooms(app: FastAPI) -> Rooms:
         default_policy=Policy(),
         care_card=card.to_wire(),
         on_verdict=on_verdict,
+        semantic_crisis=settings.semantic_crisis,
+        on_semantic=metrics.semantic,
     )
 
     open_occurrences: dict[MeetingId, int] = {}

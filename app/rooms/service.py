@@ -1,9 +1,10 @@
 """The rooms service: what the WebSocket endpoint and the ticket API share in one process.
 
-Owns the room log backend, the hub, the ticket signer, the moderation pipeline, rate limiters
-and the per-address connection counts (addresses live in memory only, for as long as the
-connection). Side effects that touch the database (audit entries, meeting occurrences) leave the
-message path through :class:`MetadataSink`, a queue drained by one background task.
+Owns the room log backend, the hub, the ticket signer, the moderation pipeline (and the
+semantic crisis screen that runs after delivery), rate limiters and the per-address connection
+counts (addresses live in memory only, for as long as the connection). Side effects that
+touch the database (audit entries, meeting occurrences) leave the message path through
+:class:`MetadataSink`, a queue drained by one background task.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from app.addresses import address_bucket
 from app.auth.tickets import TicketSigner
+from app.moderation.after_delivery import AfterDeliveryScreen, Outcome
 from app.moderation.context import ScreenContext
-from app.moderation.crisis import crisis_hint, crisis_kind
+from app.moderation.crisis import CrisisKind, crisis_hint, crisis_kind
+from app.moderation.semantic import screens_after_delivery
 from app.rooms import protocol as p
-from app.rooms.commands import Post
+from app.rooms.commands import Concern, Post
+from app.rooms.decide import Rejection
 from app.rooms.events import ROOM_AND_LOBBY, PhaseChanged
 from app.rooms.hub import Counters, Hub, RoomChannel
 from app.rooms.log import LogLimits, RoomLog, open_room_log
@@ -126,6 +130,15 @@ class RoomMeta:
     facilitator_accounts: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What the semantic screen hands back with a crisis: where to send the care."""
+
+    room: RoomChannel
+    member: MemberId
+    cid: str
+
+
 ConfigLoader = Callable[[MeetingId], Awaitable[tuple[RoomConfig, RoomMeta] | None]]
 RoomEndedHook = Callable[[MeetingId, RoomState], Awaitable[None]]
 ControlHook = Callable[[RoomChannel, MemberId, p.Command], None]
@@ -143,6 +156,8 @@ class Rooms:
         care_card: dict[str, Any] | None = None,
         default_policy: Any = None,
         on_verdict: Callable[[Any], None] | None = None,
+        semantic_crisis: bool = False,
+        on_semantic: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.log = log
         self.signer = signer
@@ -162,6 +177,13 @@ class Rooms:
         self.ended_hooks: list[RoomEndedHook] = []
         self.control_hooks: list[ControlHook] = []
         self.meta: dict[MeetingId, RoomMeta] = {}
+        # After delivery, off the event loop: crisis care for what the rules missed.
+        self.semantic: AfterDeliveryScreen[Delivered] | None = None
+        if semantic_crisis and pipeline is not None:
+            self.semantic = AfterDeliveryScreen(
+                self._late_crisis, count=on_semantic or (lambda outcome: None)
+            )
+        self._care_tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_url(
@@ -177,8 +199,14 @@ class Rooms:
 
     def start(self) -> None:
         self.sink.start()
+        if self.semantic is not None:
+            self.semantic.start()
 
     async def close(self) -> None:
+        if self.semantic is not None:
+            await self.semantic.close()
+        for task in list(self._care_tasks):
+            task.cancel()
         await self.hub.close()
         await self.sink.close()
         await self.log.close()
@@ -243,6 +271,8 @@ class Rooms:
                 "spans": [[s.start, s.end, s.category] for s in verdict.spans],
             }
         crisis = crisis_kind(verdict)
+        if self.semantic is not None and screens_after_delivery(verdict):
+            self.semantic.submit(verdict.text, Delivered(room, me.id, cmd.cid))
         return Post(
             cid=cmd.cid,
             text=verdict.text,
@@ -255,6 +285,32 @@ class Rooms:
             hint=crisis_hint(crisis) if crisis else "",
             card=self.care_card if crisis else None,
         )
+
+    def _late_crisis(self, delivered: Delivered, kind: CrisisKind) -> None:
+        """On the event loop: the semantic screen found a crisis in a delivered message."""
+        task = asyncio.get_running_loop().create_task(self._care_after(delivered, kind))
+        self._care_tasks.add(task)
+        task.add_done_callback(self._care_tasks.discard)
+
+    async def _care_after(self, delivered: Delivered, kind: CrisisKind) -> None:
+        """Send the card and the alert the rules path would have sent (``Concern`` yields the
+        same events). The screen usually finishes after the message is in the room; when it
+        is not there yet, wait for the room's next event and try again (twice at most: a
+        message the room refused never gets there)."""
+        room = delivered.room
+        cmd = Concern(cid=delivered.cid, crisis=kind, hint=crisis_hint(kind), card=self.care_card)
+        for _ in range(3):
+            if room.ended:
+                return
+            try:
+                result = await room.submit(delivered.member, cmd)
+            except Exception as exc:  # noqa: BLE001 - the room may be closing under us
+                logger.warning("crisis care after delivery not sent: %s", type(exc).__name__)
+                return
+            if not (isinstance(result, Rejection) and result.code == "not_delivered"):
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(room.caught_up(room.state.seq + 1), timeout=1.0)
 
     def on_control(self, room: RoomChannel, actor: MemberId, cmd: p.Command) -> None:
         for hook in self.control_hooks:

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
 from app.meetings.purge import purge
-from app.metrics import ACTIONS, CATEGORIES, MAX_ERROR_CODES, RECONNECT_KINDS
+from app.metrics import ACTIONS, CATEGORIES, MAX_ERROR_CODES, RECONNECT_KINDS, SEMANTIC_OUTCOMES
 from app.store.engine import create_engine, create_sessionmaker
 from tests.privacy.canaries import Hit, Scanner, in_sqlite_files, read_tree, searched
 from tests.privacy.meeting_script import ADDRESSES, Evidence, run_meeting
@@ -154,6 +154,7 @@ def test_metric_labels_are_bounded_enums(meeting: Evidence) -> None:
         "action": ACTIONS,
         "category": CATEGORIES,
         "kind": RECONNECT_KINDS,
+        "outcome": SEMANTIC_OUTCOMES,
         "code": None,  # protocol error codes and close codes, capped in number
     }
     codes: set[str] = set()

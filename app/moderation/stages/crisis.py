@@ -688,3 +688,49 @@ class CrisisStage:
         if kind is None:
             return None
         return StageResult("crisis", "allow", (f"crisis.{kind}",), crisis_kind=kind)
+
+
+_LEADING_CONDITION = re.compile(r"^(?:if|when|whenever|in case|unless|what if|even if)(?![a-z])")
+# The sender's own past: what they thought, wanted or tried then ("I wanted to die", "I tried
+# to end it", "I felt like a burden"); with no present cue, a story.
+_TOLD_PAST = re.compile(
+    fold_pattern(
+        r"(?<![a-z])(?:i|we) (?:(?:really|just|almost|nearly|once|even|honestly) )?"
+        r"(?:thought|felt|believed|figured|was sure|was convinced|told myself|wanted|tried|"
+        r"attempted|was going|was planning|planned|wished|was ready|was suicidal|used to)(?![a-z])"
+    )
+)
+
+
+# Present cues that keep a message urgent even beside a story ("I used to cut, now I'm cutting
+# again"); "today" and "now" alone do not ("five years ago I wanted to end it, today I'm here").
+_URGENT = re.compile(
+    fold_pattern(
+        r"(?<![a-z])(?:right now|rn|tonight|tonite|2night|again|anymore|this time|still|"
+        r"just now|at the moment|atm|currently|tomorrow|this weekend|after this meeting)(?![a-z])"
+    )
+)
+
+
+def told_as_past_or_hypothetical(matching: str) -> bool:
+    """True when a message reads as a story or a condition rather than the sender's present.
+
+    The tense and condition guard of these rules, for the semantic screen (which has no
+    pattern to anchor on): some clause tells the past without a present cue in it (a
+    past-time marker, "last year", "used to", "at my lowest"; or the sender's own past wish,
+    thought or attempt, "I wanted to die", "I thought everyone would be better off") and no
+    clause carries an urgent cue ("tonight", "right now", "again", ...); or every clause
+    opens with a condition ("if you ever want to die, call 988"). ``matching``: a matching
+    form.
+    """
+    clauses = _split_clauses(matching)
+    if not clauses:
+        return False
+    if all(_LEADING_CONDITION.match(clause) for clause in clauses):
+        return True
+    if _URGENT.search(matching):
+        return False
+    return any(
+        (_PAST.search(clause) or _TOLD_PAST.search(clause)) and not _PRESENT.search(clause)
+        for clause in clauses
+    )

@@ -204,6 +204,19 @@ def test_crisis_message_is_delivered_with_card_and_alert() -> None:
     assert isinstance(alert, ev.Alerted) and alert.aud == ev.FAC and alert.cid == "c1"
 
 
+def test_crisis_found_after_delivery_sends_the_same_card_and_alert() -> None:
+    room = live_room()
+    room.join("ann")
+    concern = sys.Concern(cid="c1", crisis="suicide", hint="Reach out", card={"t": "x"})
+    assert room.refused("ann", concern) == "not_delivered"  # the message is not in the room
+    room.ok("ann", say("c1"))
+    care, alert = room.ok("ann", concern)
+    post = sys.Post(cid="c2", text="...", crisis="suicide", hint="Reach out", card={"t": "x"})
+    _, care2, alert2 = room.ok("ann", post)
+    assert care == care2
+    assert alert == replace(alert2, cid="c1")
+
+
 def test_reports_go_to_facilitators_without_the_reporter() -> None:
     room = live_room()
     room.join("ann")

@@ -1,0 +1,232 @@
+"""The semantic crisis screen, run after delivery on one background thread.
+
+Crisis care never gates a message, so the embedding screen (``semantic.py``, ~13 ms of CPU)
+runs after the message is on its way to the room, off the event loop:
+
+    event loop                               worker thread (one per process)
+    ----------                               -------------------------------
+    submit(text, ticket)
+      cheap gate: too short, no letters -> skip          (outcome "gated")
+      budget: over ``per_second`` -> skip               (outcome "over_budget")
+      bounded queue full -> drop                        (outcome "queue_full")
+      queue.put_nowait(job)      ------->    judge(job.text); forget the text
+                                             on a crisis:
+    on_crisis(ticket, kind)      <-------      loop.call_soon_threadsafe(...)
+
+The budget and the queue bound the work whatever the message rate: a 2,000 messages/s burst
+costs at most ``per_second`` screens a second and ``queue_max`` texts in memory. Texts live
+only in the queue and the worker's frame until screened (docs/privacy.md); nothing here logs
+or stores a text, a name or an id. Outcomes are counted through ``count(outcome)`` with the
+fixed labels of :data:`OUTCOMES`.
+
+The worker thread runs at a lower CPU priority than the event loop (``WORKER_NICENESS``).
+The model loads on the worker thread at :meth:`start` (about 2.5 s of CPU, once per process:
+:func:`shared_screen`), so start-up does not wait for it; messages submitted meanwhile wait in
+the queue. Missing model files switch the screen off with one warning (outcome "off").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, Generic, Literal, TypeVar
+
+from .semantic import SemanticCrisis, worth_screening
+from .verdict import CrisisKind
+
+__all__ = ["OUTCOMES", "AfterDeliveryScreen", "Outcome", "shared_screen"]
+
+logger = logging.getLogger("haven.moderation")
+
+Outcome = Literal["crisis", "clear", "gated", "over_budget", "queue_full", "off", "error"]
+OUTCOMES: Final[tuple[Outcome, ...]] = (
+    "crisis",
+    "clear",
+    "gated",
+    "over_budget",
+    "queue_full",
+    "off",
+    "error",
+)
+
+T = TypeVar("T")
+
+_LOCK = threading.Lock()
+_SHARED: SemanticCrisis | None = None
+
+
+def shared_screen() -> SemanticCrisis:
+    """The process's semantic screen, built on first use (thread safe; the encoder and the
+    seed embeddings are read-only afterwards, so several apps in one process, as in the
+    tests, share one copy). Raises FileNotFoundError when the model is not installed."""
+    global _SHARED
+    with _LOCK:
+        if _SHARED is None:
+            from .embed import Encoder, single_threaded_blas
+
+            single_threaded_blas()
+            _SHARED = SemanticCrisis(Encoder.load())
+        return _SHARED
+
+
+WORKER_NICENESS: Final = 10
+
+
+def _lower_priority() -> None:
+    """Make the calling thread yield the CPU to the event loop's thread.
+
+    On Linux, niceness is per thread (``setpriority`` on the thread id). On 2 cores shared with
+    other processes, an equal-priority worker took CPU slices from the event loop: the echo
+    p99 of ordinary messages went from ~8 to ~13-16 ms with the screen on; at niceness 10 it
+    stays at ~8 ms (bench/semantic_latency.py). Elsewhere this does nothing.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job(Generic[T]):
+    text: str
+    ticket: T
+
+
+class _Budget:
+    """A token bucket: ``rate`` screens a second, bursts of ``rate``. Event loop only."""
+
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self._rate = rate
+        self._tokens = rate
+        self._clock = clock
+        self._at = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._rate, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+class AfterDeliveryScreen(Generic[T]):
+    """Screens delivered messages on one worker thread; calls ``on_crisis(ticket, kind)`` on
+    the event loop for each crisis.
+
+    ``ticket`` is whatever the caller needs to act on a result (the rooms core passes the
+    room, the sender and the message's cid); it is handed back untouched. ``load`` builds the
+    screen on the worker thread (default :func:`shared_screen`). Use from one event loop:
+    :meth:`start` there, :meth:`submit` from it, :meth:`close` at shutdown.
+    """
+
+    def __init__(
+        self,
+        on_crisis: Callable[[T, CrisisKind], None],
+        *,
+        count: Callable[[Outcome], None] = lambda outcome: None,
+        per_second: float = 40.0,
+        queue_max: int = 64,
+        load: Callable[[], SemanticCrisis] = shared_screen,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._on_crisis = on_crisis
+        self._count = count
+        self._budget = _Budget(per_second, clock)
+        self._queue: queue.Queue[_Job[T] | None] = queue.Queue(maxsize=queue_max)
+        self._load = load
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._off = False
+        self.ready = threading.Event()
+        """Set once the model is loaded (or failed to load)."""
+
+    @property
+    def off(self) -> bool:
+        """True when the model could not be loaded: every submit is skipped."""
+        return self._off
+
+    def start(self) -> None:
+        """Start the worker thread, which loads the model first. Call on the event loop."""
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="haven-semantic", daemon=True)
+        self._thread.start()
+
+    def submit(self, text: str, ticket: T) -> None:
+        """Queue ``text`` (a delivered message's display form) for screening. Never blocks:
+        skips and counts what the gate, the budget or a full queue turn away."""
+        if self._off or self._thread is None:
+            self._count("off")
+            return
+        if not worth_screening(text):
+            self._count("gated")
+            return
+        if not self._budget.take():
+            self._count("over_budget")
+            return
+        try:
+            self._queue.put_nowait(_Job(text, ticket))
+        except queue.Full:
+            self._count("queue_full")
+
+    async def close(self) -> None:
+        """Stop the worker after the queued jobs (bounded: at most ``queue_max``)."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        # A blocking put could wait behind a full queue; from a thread, not on the loop.
+        await asyncio.to_thread(self._queue.put, None)
+        await asyncio.to_thread(thread.join, 10)
+
+    def _run(self) -> None:
+        _lower_priority()
+        try:
+            screen = self._load()
+        except (OSError, ValueError) as exc:  # missing or unreadable model files
+            self._off = True
+            logger.warning(
+                "semantic crisis screen off: model not available (%s)", type(exc).__name__
+            )
+            self._drain()
+            return
+        finally:
+            self.ready.set()
+        while (job := self._queue.get()) is not None:
+            try:
+                kind = screen.judge(job.text)
+            except Exception:  # noqa: BLE001 - a bad input must not stop the worker
+                # No text and no exception message: either could quote the message.
+                logger.error("semantic crisis screen failed on a message")
+                kind = None
+                self._report("error")
+            else:
+                self._report("clear" if kind is None else "crisis")
+            if kind is not None:
+                self._call(self._on_crisis, job.ticket, kind)
+            del job  # the text goes now, not when the next message arrives
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                if self._queue.get_nowait() is None:
+                    return
+            except queue.Empty:
+                return
+
+    def _report(self, outcome: Outcome) -> None:
+        self._call(self._count, outcome)
+
+    def _call(self, fn: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop closed between the check and the call
+            return

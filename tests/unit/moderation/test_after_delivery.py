@@ -1,0 +1,142 @@
+"""The after-delivery worker: gate, budget, bounded queue, results back on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any, cast
+
+import pytest
+
+from app.moderation.after_delivery import OUTCOMES, AfterDeliveryScreen, Outcome
+from app.moderation.semantic import SemanticCrisis
+from app.moderation.verdict import CrisisKind
+
+TIMEOUT_S = 5.0
+
+
+class Stub:
+    """A stand-in for SemanticCrisis: "crisis" in the text is a crisis; may block or fail."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.seen: list[str] = []
+
+    def judge(self, text: str) -> CrisisKind | None:
+        self.gate.wait(TIMEOUT_S)
+        if "explode" in text:
+            raise RuntimeError(text)
+        self.seen.append(text)
+        return "suicide" if "crisis" in text else None
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+        self.found: list[tuple[Any, CrisisKind]] = []
+        self.changed = asyncio.Event()
+        self.threads: set[int] = set()
+
+    def count(self, outcome: Outcome) -> None:
+        assert outcome in OUTCOMES
+        self.threads.add(threading.get_ident())
+        self.outcomes.append(outcome)
+        self.changed.set()
+
+    def on_crisis(self, ticket: Any, kind: CrisisKind) -> None:
+        self.threads.add(threading.get_ident())
+        self.found.append((ticket, kind))
+        self.changed.set()
+
+    async def until(self, n: int) -> None:
+        async def wait() -> None:
+            while len(self.outcomes) < n:
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(wait(), TIMEOUT_S)
+
+
+def make(rec: Recorder, stub: Stub, **kw: Any) -> AfterDeliveryScreen[str]:
+    return AfterDeliveryScreen(
+        rec.on_crisis, count=rec.count, load=lambda: cast(SemanticCrisis, stub), **kw
+    )
+
+
+async def test_crisis_comes_back_on_the_event_loop_with_its_ticket() -> None:
+    rec, stub = Recorder(), Stub()
+    screen = make(rec, stub)
+    screen.start()
+    screen.submit("this is a crisis message", "ticket-1")
+    screen.submit("just an ordinary share", "ticket-2")
+    await rec.until(2)
+    await screen.close()
+    assert rec.found == [("ticket-1", "suicide")]
+    assert sorted(rec.outcomes) == ["clear", "crisis"]
+    assert rec.threads == {threading.get_ident()}  # callbacks ran on the loop's thread
+
+
+async def test_gate_skips_short_messages_without_queueing() -> None:
+    rec, stub = Recorder(), Stub()
+    screen = make(rec, stub)
+    screen.start()
+    for text in ("ok", "lol", "🙏", "+1"):
+        screen.submit(text, "t")
+    await screen.close()
+    assert rec.outcomes == ["gated"] * 4 and stub.seen == []
+
+
+async def test_budget_and_bounded_queue_turn_a_burst_away() -> None:
+    rec, stub = Recorder(), Stub()
+    stub.gate.clear()  # the worker is busy: the queue fills
+    now = [0.0]
+    screen = make(rec, stub, per_second=10, queue_max=4, clock=lambda: now[0])
+    screen.start()
+    for i in range(2000):  # a 2,000 messages/s burst, all in the same instant
+        screen.submit(f"message number {i} here", "t")
+    skipped = {o: rec.outcomes.count(o) for o in ("over_budget", "queue_full")}
+    assert skipped["over_budget"] == 1990  # 10 a second
+    assert skipped["queue_full"] in (5, 6)  # 4 queued, one maybe taken by the worker
+    now[0] = 0.5  # half a second later: five more tokens
+    screen.submit("a later message", "t")
+    assert rec.outcomes.count("over_budget") == 1990
+    stub.gate.set()
+    await screen.close()
+    assert len(stub.seen) <= 6
+
+
+async def test_a_failing_message_is_counted_and_the_worker_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rec, stub = Recorder(), Stub()
+    screen = make(rec, stub)
+    screen.start()
+    screen.submit("this will explode secretly", "t")
+    screen.submit("a crisis after it", "t2")
+    await rec.until(2)
+    await screen.close()
+    assert rec.outcomes == ["error", "crisis"]
+    assert "secretly" not in caplog.text  # never a message's text in the logs
+
+
+async def test_missing_model_switches_the_screen_off_with_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rec = Recorder()
+
+    def missing() -> SemanticCrisis:
+        raise FileNotFoundError("all-MiniLM-L6-v2 model files are not installed")
+
+    screen: AfterDeliveryScreen[str] = AfterDeliveryScreen(
+        rec.on_crisis, count=rec.count, load=missing
+    )
+    with caplog.at_level(logging.WARNING, logger="haven.moderation"):
+        screen.start()
+        await asyncio.to_thread(screen.ready.wait, TIMEOUT_S)
+        screen.submit("a crisis while off", "t")
+        await screen.close()
+    assert screen.off and rec.outcomes == ["off"] and rec.found == []
+    warnings = [r for r in caplog.records if r.name == "haven.moderation"]
+    assert len(warnings) == 1 and "crisis while off" not in caplog.text
