@@ -37,7 +37,7 @@ from app.meetings import router as meetings_router
 from app.meetings.lifespan import meetings_lifespan
 from app.metrics import Metrics
 from app.rooms import router as rooms_router
-from app.rooms.asgi import RoomSocketRoute
+from app.rooms.asgi import HavenApp
 from app.rooms.lifespan import rooms_lifespan
 from app.store.engine import create_engine, create_sessionmaker
 
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    # HavenApp answers /ws ahead of the HTTP layers below (app/rooms/asgi.py).
+    app = HavenApp(
         title="Haven",
         version=haven_version(),
         lifespan=lifespan,
@@ -98,8 +99,6 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
     app.add_middleware(AccessLogMiddleware)
-    # Added last, so outermost: the room socket skips the HTTP layers (app/rooms/asgi.py).
-    app.add_middleware(RoomSocketRoute)
 
     app.include_router(health.router)
     app.include_router(auth_router.router)

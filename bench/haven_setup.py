@@ -108,3 +108,20 @@ async def create_meetings(
         return tuple(await asyncio.gather(*(one(i) for i in range(count))))
     finally:
         await http.close()
+
+
+async def settled(port: int, within_s: float = 60.0) -> None:
+    """Wait until the server's start-up work is done (the semantic crisis model is loaded on a
+    background thread: ~90 MB that would otherwise land inside the first scenario's RSS and
+    CPU figures). Several answers in a row, since with workers each answers for itself."""
+    http = Http1Pool("127.0.0.1", port, size=1)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    calm = 0
+    try:
+        while calm < 6 and loop.time() < deadline:
+            reply = await http.json("GET", "/readyz", None, expect=(200, 503))
+            calm = calm + 1 if reply.get("checks", {}).get("crisis_model") != "loading" else 0
+            await asyncio.sleep(0.25)
+    finally:
+        await http.close()

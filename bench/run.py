@@ -177,6 +177,7 @@ async def running(
         haven_setup.prepare(Path(tmp), env)
         with servers.serve("haven", label=label, env=env, workers=workers) as server:
             token = await haven_setup.login(server.port)
+            await haven_setup.settled(server.port)
             yield Target(kind, label, server.port, server.pid, token)
 
 

@@ -148,6 +148,16 @@ class SocketIOAdapter(Adapter):
         return b'42["say","' + text.encode() + b'"]'
 
 
+def member_name(prefix: str, index: int) -> str:
+    """A pseudonym per generated member that Haven will not take for a look-alike of another.
+
+    Haven refuses a name whose skeleton (look-alike letters and digits folded, repeated
+    characters collapsed) equals another member's: "m-1" and "m-11" are the same name to it.
+    An ``x`` between digits keeps every index's skeleton distinct.
+    """
+    return prefix + "x".join(str(index))
+
+
 class HavenAdapter(Adapter):
     """Haven room protocol v1 (docs/protocol.md)."""
 
@@ -160,7 +170,7 @@ class HavenAdapter(Adapter):
         headers = {}
         if conn.is_host and opts.get("bearer"):
             headers["Authorization"] = f"Bearer {opts['bearer']}"
-        name = f"{opts.get('name_prefix', 'm')}{conn.index}"
+        name = member_name(opts.get("name_prefix", "m"), conn.index)
         reply = await http.json(
             "POST", f"/api/meetings/{meeting}/tickets", {"name": name}, headers, expect=(201, 200)
         )

@@ -3,7 +3,9 @@
 - ``GET /healthz``: the process answers (no I/O), for restarts.
 - ``GET /readyz``: this worker can serve: the database answers ``SELECT 1`` and the room log
   answers ``ping()`` (skipped until the rooms package installs ``app.state.room_log``);
-  200 or 503, with one word per check. Error details go to the log, not to the client.
+  200 or 503, with one word per check. Error details go to the log, not to the client. When
+  the semantic crisis screen is on, ``crisis_model`` says ``loading``, ``ok`` or ``off``
+  (informational: it never makes the worker unready).
 - ``GET /metrics``: Prometheus text from this app's own registry.
 """
 
@@ -62,6 +64,14 @@ async def readyz(request: Request) -> JSONResponse:
             results[name] = "ok"
     if "room_log" not in results:
         results["room_log"] = "skipped"
+    # Reported, never failing: without its model the semantic crisis screen is off and the
+    # rules still screen every message (docs/moderation.md).
+    rooms = getattr(request.app.state, "rooms", None)
+    screen = getattr(rooms, "semantic", None)
+    if screen is not None:
+        results["crisis_model"] = (
+            "loading" if not screen.ready.is_set() else "off" if screen.off else "ok"
+        )
     ready = all(value != "error" for value in results.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": results},

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from limits import parse
 from pydantic import ValidationError
+from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.auth.tickets import TicketError, TicketExpired
@@ -67,12 +68,14 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     A frame without Origin does not come from a web page (no ambient cookies to abuse), so it
     is allowed; with one, it must be listed or be this server's own origin.
     """
-    origin = websocket.headers.get("origin")
+    # Not ``websocket.headers``: that would keep a parsed copy for the connection's lifetime.
+    headers = Headers(scope=websocket.scope)
+    origin = headers.get("origin")
     if origin is None:
         return True
     if origin in allowed:
         return True
-    host = websocket.headers.get("host", "")
+    host = headers.get("host", "")
     parts = urlsplit(origin)
     return parts.scheme in ("http", "https") and parts.netloc == host
 

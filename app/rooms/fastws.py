@@ -35,9 +35,11 @@ class HavenWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
-            # The handshake's request and response (their headers) are not needed any more;
-            # on an idle member they are a fifth of what the connection holds.
+            # The handshake's request and response and the scope's copy of the headers are
+            # not needed any more (the endpoint checked Origin before accepting); on an idle
+            # member they are a fifth of what the connection holds.
             del self.request, self.response
+            self.scope["headers"] = []
 
     def close_now(self, code: int, reason: str) -> None:
         """Send a close frame now, without waiting for the write buffer to drain.

@@ -125,6 +125,6 @@ async def protocol_schema() -> JSONResponse:
 
 _SCHEMA: dict[str, Any] = protocol.json_schema()
 
-# Served by app.rooms.asgi.RoomSocketRoute in front of the middleware; declared here too so
+# Served by app.rooms.asgi.HavenApp in front of the middleware; declared here too so
 # that the route table (and a server without that wrapper) knows it.
 router.add_api_websocket_route("/ws", room_socket)

@@ -81,7 +81,10 @@ class _InLoopServer(uvicorn.Server):
 
 def _bound_socket(host: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto given explicitly: asyncio sets TCP_NODELAY on accepted sockets only when their
+    # proto says TCP, and a socket made with proto 0 passes 0 on to what it accepts (Nagle on:
+    # a frame sent right after another would wait for the client's delayed ACK, ~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     return sock
