@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from app.rooms import codec
 from app.rooms import events as ev
-from app.rooms.commands import SystemCommand, Tick
+from app.rooms.commands import Post, SystemCommand, Tick
 from app.rooms.connection import TOO_SLOW, Connection, Outgoing
 from app.rooms.decide import AnyCommand, Rejection, decide
 from app.rooms.events import Envelope
@@ -49,6 +49,8 @@ TICK_S = 1.0
 COALESCE_S = 0.003
 """Under load, how long a room's follower waits for more events before the next write."""
 BUSY_GAP_S = 0.05
+SETTLE_S = 2.0
+"""How long a membership or phase command waits for the replica to catch up with the log."""
 """Batches closer together than this mean the room is busy and writes are coalesced."""
 
 # -- snapshots, for a worker joining a meeting mid-way (begin) ----------------------------
@@ -118,6 +120,8 @@ class RoomChannel:
     _snap_seq: int = 0
     _snap_at: int = 0
     _snapshotting: asyncio.Task[None] | None = None
+    _order: asyncio.Lock | None = None
+    """Serialises the decisions that change membership, roles or the phase (see submit)."""
 
     async def start(self) -> None:
         """Open the room's log and start following it from the replica's seq.
@@ -159,7 +163,41 @@ class RoomChannel:
     async def submit(
         self, actor: MemberId | None, cmd: AnyCommand | SystemCommand
     ) -> Rejection | list[Envelope]:
-        """Decide ``cmd`` against the replica and append what it yields to the log."""
+        """Decide ``cmd`` against the replica and append what it yields to the log.
+
+        Chat goes straight through: a message decided on a replica a few events behind is
+        still right (``apply`` re-checks the sender). Everything else (joins, leaves, the
+        phase, roles, the lobby, hands) is decided one at a time, on a replica that has
+        applied everything the log held a moment before: otherwise a ``start`` decided while
+        joins were appended but not yet applied would leave those members in the lobby of a
+        meeting that has none, and a join decided just after ``start`` would put its member
+        there too. With several workers another worker's append can still land in between;
+        ``apply`` then keeps the state consistent (see docs/architecture.md).
+        """
+        if isinstance(cmd, Post):
+            return await self._decide_and_append(actor, cmd)
+        if self._order is None:
+            self._order = asyncio.Lock()
+        async with self._order:
+            await self._settle()
+            return await self._decide_and_append(actor, cmd)
+
+    async def _settle(self) -> None:
+        """Wait (briefly) until the replica has applied what the log holds now."""
+        try:
+            async with asyncio.timeout(SETTLE_S):
+                await self.caught_up(await self.log.last_seq(self.meeting_id))
+        except TimeoutError:
+            logger.warning("room replica lags its log; deciding on the replica as it is")
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            # The room stopped under us (its waiters are cancelled): decide on what we have.
+
+    async def _decide_and_append(
+        self, actor: MemberId | None, cmd: AnyCommand | SystemCommand
+    ) -> Rejection | list[Envelope]:
         now = self.clock()
         decision = decide(self.state, actor, cmd, now)
         if isinstance(decision, Rejection):
