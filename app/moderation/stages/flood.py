@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
-from operator import sub
+
+from rapidfuzz.distance import Indel
 
 from ..context import ScreenContext
 from ..message import Message
@@ -21,9 +22,6 @@ _MIN_DUP_CHARS = 20
 _MIN_NEAR_CHARS = 30
 _NEAR_RATIO = 0.9
 _COMPARE_CHARS = 400  # SequenceMatcher is quadratic: compare prefixes only
-# The characters whose counts bound the quick ratio first (the most frequent ones).
-_FREQUENT = " etaoi"
-_FREQUENT_MORE = "nsrhldu"
 _RECENT = 10
 _MAX_MENTIONS = 4
 _MENTION = re.compile(r"(?<![\w@])@[\w.\-]{1,32}")
@@ -65,20 +63,15 @@ def _char_flood(display: str) -> bool:
 def _near(key: str, recent: list[str]) -> bool:
     """True when ``key`` is at least 90% similar to one of ``recent`` (difflib ratio).
 
-    The length bound and the cheap ratios rule out almost every pair before the quadratic one.
-    ``SequenceMatcher.quick_ratio`` (an upper bound of ``ratio``) is ``2 * matches / total``
-    where ``matches`` sums, per character, the smaller of its counts in both strings, i.e.
-    ``(total - sum of |count differences|) / 2``. The differences over a few frequent letters
-    alone bound it first; then the exact quick ratio; the matcher itself is built only for a
-    pair that passes. ``str.count``, ``map``, ``abs`` and ``operator.sub`` keep the
-    per-character work in C.
+    difflib's ratio is ``2 * M / total`` where ``M`` counts the characters of matching blocks
+    that appear in the same order in both strings: a common subsequence, so ``M`` is at most
+    the longest one (LCS), and the InDel distance ``total - 2 * LCS`` (RapidFuzz, bit-parallel
+    C++, stops at ``score_cutoff``) bounds the ratio from above. A pair whose InDel distance
+    exceeds ``total / 10`` (plus one, against rounding) cannot reach 0.9; the quadratic
+    matcher is built only for a pair that passes, which in chat is a real near-duplicate.
     """
     key = key[:_COMPARE_CHARS]
     size = len(key)
-    first: list[int] | None = None
-    second: list[int] = []
-    chars: list[str] | None = None
-    counts: list[int] = []
     matcher: SequenceMatcher[str] | None = None
     for other in recent:
         length = len(other)
@@ -89,24 +82,8 @@ def _near(key: str, recent: list[str]) -> bool:
         total = size + length
         if 2 * min(size, length) / total < _NEAR_RATIO:
             continue
-        if first is None:
-            first = list(map(key.count, _FREQUENT))
-        apart = sum(map(abs, map(sub, first, map(other.count, _FREQUENT))))
-        if (total - apart) / total < _NEAR_RATIO:
-            continue
-        if not second:
-            second = list(map(key.count, _FREQUENT_MORE))
-        apart += sum(map(abs, map(sub, second, map(other.count, _FREQUENT_MORE))))
-        if (total - apart) / total < _NEAR_RATIO:
-            continue
-        if chars is None:
-            chars = list(dict.fromkeys(key))
-            counts = list(map(key.count, chars))
-        theirs = list(map(other.count, chars))
-        # Twice the matches: the total minus every count difference (the key's characters,
-        # then the other's characters the key does not have).
-        twice = total - sum(map(abs, map(sub, counts, theirs))) - (len(other) - sum(theirs))
-        if 2.0 * (twice // 2) / total < _NEAR_RATIO:  # difflib's quick_ratio
+        limit = int(total * (1 - _NEAR_RATIO)) + 1
+        if Indel.distance(key, other, score_cutoff=limit) > limit:
             continue
         if matcher is None:
             matcher = SequenceMatcher(None, autojunk=False)
