@@ -3,15 +3,15 @@
 Crisis care never gates a message, so the embedding screen (``semantic.py``, ~13 ms of CPU)
 runs after the message is on its way to the room, off the event loop:
 
-    event loop                               worker thread (one per process)
-    ----------                               -------------------------------
+    event loop                         worker thread              child process
+    ----------                         -------------              -------------
     submit(text, ticket)
-      cheap gate: too short, no letters -> skip          (outcome "gated")
-      budget: over ``per_second`` -> skip               (outcome "over_budget")
-      bounded queue full -> drop                        (outcome "queue_full")
-      queue.put_nowait(job)      ------->    judge(job.text); forget the text
-                                             on a crisis:
-    on_crisis(ticket, kind)      <-------      loop.call_soon_threadsafe(...)
+      cheap gate -> skip   ("gated")
+      budget -> skip       ("over_budget")
+      queue full -> drop   ("queue_full")
+      queue.put_nowait(job)  ------->  judge(job.text)  ------->  embed + compare
+                                       (waits, lock-free) <-----  crisis kind or None
+    on_crisis(ticket, kind) <-------   call_soon_threadsafe
 
 The budget and the queue bound the work whatever the message rate: a 2,000 messages/s burst
 costs at most ``per_second`` screens a second and ``queue_max`` texts in memory. Texts live
@@ -19,24 +19,31 @@ only in the queue and the worker's frame until screened (docs/privacy.md); nothi
 or stores a text, a name or an id. Outcomes are counted through ``count(outcome)`` with the
 fixed labels of :data:`OUTCOMES`.
 
-The worker thread runs at a lower CPU priority than the event loop (``WORKER_NICENESS``).
-The model loads on the worker thread at :meth:`start` (about 2.5 s of CPU, once per process:
-:func:`shared_screen`), so start-up does not wait for it; messages submitted meanwhile wait in
-the queue. Missing model files switch the screen off with one warning (outcome "off").
+The model runs in one child process per server process (:class:`ProcessScreen`), at a lower
+CPU priority than the event loop (``semantic_child.NICENESS``): on a thread, its Python work
+held the interpreter lock against the event loop. The worker thread only waits on the child.
+The child
+starts and loads the model when :meth:`start` is called (about 2.5 s of CPU, once per process:
+:func:`shared_process_screen`), so start-up does not wait for it; messages submitted meanwhile
+wait in the queue. Missing model files switch the screen off with one warning (outcome "off").
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import json
 import logging
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, Protocol, TypeVar
 
 from .semantic import SemanticCrisis, worth_screening
 from .verdict import CrisisKind
@@ -74,6 +81,103 @@ def shared_screen() -> SemanticCrisis:
             single_threaded_blas()
             _SHARED = SemanticCrisis(Encoder.load())
         return _SHARED
+
+
+class Judge(Protocol):
+    """What the worker needs of a screen: :class:`SemanticCrisis` or :class:`ProcessScreen`."""
+
+    def judge(self, text: str) -> CrisisKind | None: ...
+
+
+# -- the screen in a child process ------------------------------------------------------------
+#
+# The embedding is ~13 ms of CPU per message, much of it Python between numpy calls, which
+# holds the interpreter lock: on a thread of the server it took the lock from the event loop
+# for milliseconds at a time (measured: the moderation-on benchmark's maximum rate fell from
+# 45,000 to 30,000 deliveries/s). In a child process it costs the server one pipe round trip.
+
+
+class ProcessScreen:
+    """:class:`SemanticCrisis` in a child process (``app/moderation/semantic_child.py``),
+    spoken to over its stdin and stdout, one JSON line each way. Texts cross the pipe in
+    memory and nothing else; the child's stderr goes to /dev/null. The child ends when the
+    server does (its stdin closes). A child that dies is started again on the next message
+    (that message counts as an error)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._child = self._start()
+
+    @staticmethod
+    def _start() -> subprocess.Popen[str]:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "app.moderation.semantic_child"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+        )
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        reply = json.loads(first) if first else {"error": "exited"}
+        if not reply.get("ready"):
+            child.kill()
+            child.wait()
+            if reply.get("error") == "FileNotFoundError":
+                raise FileNotFoundError("semantic crisis model not installed")
+            raise RuntimeError(f"semantic crisis screen did not start: {reply.get('error')}")
+        return child
+
+    def close(self) -> None:
+        """End the child (it exits when its stdin closes)."""
+        with self._lock:
+            child = self._child
+            for pipe in (child.stdin, child.stdout):
+                if pipe is not None:
+                    with contextlib.suppress(OSError):
+                        pipe.close()
+            try:
+                child.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+    def judge(self, text: str) -> CrisisKind | None:
+        with self._lock:
+            child = self._child
+            assert child.stdin is not None and child.stdout is not None
+            try:
+                child.stdin.write(json.dumps(text) + "\n")
+                child.stdin.flush()
+                line = child.stdout.readline()
+            except OSError:
+                line = ""
+            if not line:
+                child.kill()
+                child.wait()
+                self._child = self._start()
+                raise RuntimeError("semantic crisis screen restarted")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError("semantic crisis screen failed on a message")
+        kind: CrisisKind | None = reply["kind"]
+        return kind
+
+
+_PROCESS_LOCK = threading.Lock()
+_PROCESS: ProcessScreen | None = None
+
+
+def shared_process_screen() -> ProcessScreen:
+    """The process's screen child, started on first use and shared by every app in the process
+    (the tests run many). Raises FileNotFoundError when the model is missing."""
+    global _PROCESS
+    with _PROCESS_LOCK:
+        if _PROCESS is None:
+            _PROCESS = ProcessScreen()
+            atexit.register(_PROCESS.close)
+        return _PROCESS
 
 
 WORKER_NICENESS: Final = 10
@@ -133,7 +237,7 @@ class AfterDeliveryScreen(Generic[T]):
         count: Callable[[Outcome], None] = lambda outcome: None,
         per_second: float = 40.0,
         queue_max: int = 64,
-        load: Callable[[], SemanticCrisis] = shared_screen,
+        load: Callable[[], Judge] = shared_process_screen,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._on_crisis = on_crisis
@@ -188,7 +292,7 @@ class AfterDeliveryScreen(Generic[T]):
         _lower_priority()
         try:
             screen = self._load()
-        except (OSError, ValueError) as exc:  # missing or unreadable model files
+        except (OSError, ValueError, RuntimeError) as exc:  # model missing; the child died
             self._off = True
             logger.warning(
                 "semantic crisis screen off: model not available (%s)", type(exc).__name__
