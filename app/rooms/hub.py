@@ -325,12 +325,16 @@ class RoomChannel:
         """Apply a batch to the replica and push each event to its local recipients."""
         pending: dict[Connection, list[Outgoing]] = {}
         closing: list[tuple[Connection, int, str]] = []
+        started_in: list[MemberId] = []
         deliveries = 0
         for envelope in batch:
             if envelope.seq <= self.state.seq:
                 continue  # already applied (a snapshot covered it)
-            self.state = state = apply(self.state, envelope)
             event = envelope.event
+            waiting = (
+                [m.id for m in self.state.lobby()] if isinstance(event, ev.PhaseChanged) else ()
+            )
+            self.state = state = apply(self.state, envelope)
             self.counters.on_event(event.T)
             out: Outgoing | None = None
             for member_id, conn in self.conns.items():
@@ -348,6 +352,18 @@ class RoomChannel:
             view = self._view_change(event)
             if view is not None:
                 pending.setdefault(view[0], []).append(view[1])
+            for member_id in waiting:
+                member = state.members.get(member_id)
+                if member is not None and not member.lobby:
+                    started_in.append(member_id)
+            if isinstance(event, ev.Admitted) and event.m in started_in:
+                started_in.remove(event.m)  # its own admit event brings the room frame
+        # Admitted by a start with no admit event of their own (a join that another worker
+        # appended while the start was decided, see the reducer): they see the room now.
+        for member_id in started_in:
+            seen = self._room_frame(member_id)
+            if seen is not None:
+                pending.setdefault(seen[0], []).append(seen[1])
         for conn, items in pending.items():
             conn.push(items)
         for conn, code, reason in closing:
@@ -375,8 +391,11 @@ class RoomChannel:
         """
         if not isinstance(event, ev.Admitted | ev.SentToLobby | ev.RoleChanged):
             return None
-        conn = self.conns.get(event.m)
-        viewer = self.state.members.get(event.m)
+        return self._room_frame(event.m)
+
+    def _room_frame(self, member_id: MemberId) -> tuple[Connection, Outgoing] | None:
+        conn = self.conns.get(member_id)
+        viewer = self.state.members.get(member_id)
         if conn is None or viewer is None:
             return None
         frame = {"t": "room", "seq": self.state.seq, "role": viewer.role}

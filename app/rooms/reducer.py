@@ -80,15 +80,18 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             ):
                 # Decided on a lagging replica against a name or seat taken meanwhile.
                 return state
+            # Decided for the lobby on a worker that had not applied the start yet: a live
+            # meeting without a lobby takes its members straight in.
+            lobby = event.lob and (state.phase != "live" or state.config.lobby)
             new = Member(
                 id=event.m,
                 name=event.n,
                 key=key,
                 role=event.r,
-                lobby=event.lob,
+                lobby=lobby,
                 conn=event.conn,
                 joined_at=event.joined_at,
-                admitted_at=None if event.lob else seq,
+                admitted_at=None if lobby else seq,
                 device=event.device,
                 account=event.account,
             )
@@ -178,7 +181,13 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
         case ev.PhaseChanged(p=phase):
             if state.phase == "ended":
                 return state
-            return replace(state, phase=phase)
+            state = replace(state, phase=phase)
+            if phase == "live" and not state.config.lobby:
+                # ``start`` admits whoever waited (its ``admit`` events follow); a join another
+                # worker appended before the start but after it was decided is admitted here.
+                for member in state.lobby():
+                    state = _put(state, replace(member, lobby=False, admitted_at=seq))
+            return state
         case ev.Held(h=h):
             holds = dict(state.holds)
             holds[h] = event

@@ -9,7 +9,8 @@ import pytest
 from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
-from app.rooms.state import RoomConfig
+from app.rooms.reducer import apply
+from app.rooms.state import RoomConfig, RoomState
 from app.rooms.types import HoldId, MeetingId, MemberId, Seq
 
 from .harness import PureRoom, refold
@@ -332,3 +333,38 @@ def test_a_facilitator_account_may_join_twice_but_nobody_may_take_its_name() -> 
         "name_taken"
     )
     assert getattr(room.join("y", name="chair"), "code", None) == "name_taken"
+
+
+def _fold(*events: ev.RoomEvent, config: RoomConfig) -> RoomState:
+    state = RoomState(config=config)
+    for seq, event in enumerate(events, start=1):
+        state = apply(state, ev.Envelope(seq=Seq(seq), at=1000 + seq, event=event))
+    return state
+
+
+def _joined(name: str, *, lob: bool) -> ev.Joined:
+    return ev.Joined(
+        m=MemberId(name),
+        n=name,
+        r="member",
+        lob=lob,
+        conn=f"c-{name}",
+        joined_at=1,
+        key=name,
+        aud=ev.Audience(lobby=True, fac=True),
+    )
+
+
+def test_joins_racing_the_start_on_another_worker_are_not_stranded_in_the_lobby() -> None:
+    """Two workers: a join decided for the lobby lands just after the start, and one that
+    landed just before it was not in the start's list of members to admit."""
+    config = RoomConfig(meeting_id=MeetingId("r"), lobby=False)
+    start = ev.PhaseChanged(p="live", aud=ev.ROOM_AND_LOBBY)
+    state = _fold(_joined("early", lob=True), start, _joined("late", lob=True), config=config)
+    assert not state.members[MemberId("early")].lobby
+    assert not state.members[MemberId("late")].lobby
+    assert state.members[MemberId("late")].admitted_at == Seq(3)
+    # A meeting with a lobby keeps them waiting for a facilitator, as it should.
+    with_lobby = replace(config, lobby=True)
+    state = _fold(_joined("early", lob=True), start, _joined("late", lob=True), config=with_lobby)
+    assert state.members[MemberId("early")].lobby and state.members[MemberId("late")].lobby
