@@ -20,7 +20,9 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+
+from app.tasks import running
 
 TRIM_EVERY_S = 10.0
 
@@ -61,13 +63,6 @@ async def trim_periodically(every_s: float = TRIM_EVERY_S) -> None:
         trim()
 
 
-@contextlib.asynccontextmanager
-async def trimming(every_s: float = TRIM_EVERY_S) -> AsyncIterator[None]:
+def trimming(every_s: float = TRIM_EVERY_S) -> contextlib.AbstractAsyncContextManager[None]:
     """Keep :func:`trim_periodically` running for the duration of the block."""
-    task = asyncio.create_task(trim_periodically(every_s), name="haven-malloc-trim")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return running(trim_periodically(every_s), name="haven-malloc-trim")

@@ -6,8 +6,6 @@ retention purge starts as a background task: once now, then hourly. On exit the 
 cancelled and awaited.
 """
 
-import asyncio
-import contextlib
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +16,7 @@ from fastapi import FastAPI
 from app.auth.dependencies import system_clock
 from app.meetings.demo import announcement, ensure_demo
 from app.meetings.purge import run_periodically
+from app.tasks import running
 
 
 @asynccontextmanager
@@ -39,13 +38,6 @@ async def meetings_lifespan(app: FastAPI) -> AsyncIterator[None]:
             # files outlive the terminal.
             print(announcement(demo, base), file=sys.stdout, flush=True)
 
-    task = asyncio.create_task(
-        run_periodically(app.state.sessionmaker, settings.retention_days, now),
-        name="retention-purge",
-    )
-    try:
+    purge = run_periodically(app.state.sessionmaker, settings.retention_days, now)
+    async with running(purge, name="retention-purge"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
