@@ -35,7 +35,6 @@ import atexit
 import contextlib
 import json
 import logging
-import os
 import queue
 import subprocess
 import sys
@@ -180,21 +179,6 @@ def shared_process_screen() -> ProcessScreen:
         return _PROCESS
 
 
-WORKER_NICENESS: Final = 10
-
-
-def _lower_priority() -> None:
-    """Make the calling thread yield the CPU to the event loop's thread.
-
-    On Linux, niceness is per thread (``setpriority`` on the thread id). On 2 cores shared with
-    other processes, an equal-priority worker took CPU slices from the event loop: the echo
-    p99 of ordinary messages went from ~8 to ~13-16 ms with the screen on; at niceness 10 it
-    stays at ~8 ms (bench/semantic_latency.py). Elsewhere this does nothing.
-    """
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
-
-
 @dataclass(frozen=True, slots=True)
 class _Job(Generic[T]):
     text: str
@@ -226,8 +210,8 @@ class AfterDeliveryScreen(Generic[T]):
 
     ``ticket`` is whatever the caller needs to act on a result (the rooms core passes the
     room, the sender and the message's cid); it is handed back untouched. ``load`` builds the
-    screen on the worker thread (default :func:`shared_screen`). Use from one event loop:
-    :meth:`start` there, :meth:`submit` from it, :meth:`close` at shutdown.
+    screen the worker thread hands texts to (default :func:`shared_process_screen`). Use
+    from one event loop: :meth:`start` there, :meth:`submit` from it, :meth:`close` at shutdown.
     """
 
     def __init__(
@@ -289,7 +273,6 @@ class AfterDeliveryScreen(Generic[T]):
         await asyncio.to_thread(thread.join, 10)
 
     def _run(self) -> None:
-        _lower_priority()
         try:
             screen = self._load()
         except (OSError, ValueError, RuntimeError) as exc:  # model missing; the child died

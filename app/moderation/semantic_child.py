@@ -28,11 +28,9 @@ def main() -> None:
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     try:
-        from app.moderation.embed import Encoder, single_threaded_blas
-        from app.moderation.semantic import SemanticCrisis
+        from app.moderation.after_delivery import shared_screen
 
-        single_threaded_blas()
-        screen = SemanticCrisis(Encoder.load())
+        screen = shared_screen()
     except (OSError, ValueError) as exc:
         _say({"error": type(exc).__name__})
         return
