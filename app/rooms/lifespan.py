@@ -19,7 +19,7 @@ from limits import parse
 from app.auth.tickets import TicketSigner
 from app.meetings import audit, occurrences
 from app.meetings.service import meeting_access
-from app.memory import trimming
+from app.memory import settle_heap, trimming
 from app.moderation.pipeline import default_pipeline
 from app.moderation.policy import Policy
 from app.moderation.resources import load_resources
@@ -189,6 +189,7 @@ async def rooms_lifespan(app: FastAPI) -> AsyncIterator[None]:
     demo = getattr(app.state, "demo_meeting_id", None)
     if demo is not None:
         await rooms.open_live(MeetingId(demo))
+    settle_heap()
     try:
         async with trimming():
             yield

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
-from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from app.addresses import address_bucket
@@ -30,6 +29,7 @@ from app.moderation.after_delivery import AfterDeliveryScreen, Outcome
 from app.moderation.context import ScreenContext
 from app.moderation.crisis import CrisisKind, crisis_hint, crisis_kind
 from app.moderation.semantic import screens_after_delivery
+from app.ratelimit import SweptMemoryStorage
 from app.rooms import protocol as p
 from app.rooms.commands import Concern, Post
 from app.rooms.decide import Rejection
@@ -169,9 +169,10 @@ class Rooms:
         self.care_card = care_card or {}
         self.sink = MetadataSink()
         self.conn_counts = ConnectionCounter()
-        # The asyncio storage: the threaded one expires keys from a timer thread holding a lock
-        # that the event loop then waits on, which cost ~0.4 ms per message under load.
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # The asyncio storage, swept at most once a second (app/ratelimit.py): the threaded one
+        # expires keys from a timer thread holding a lock that the event loop then waits on, and
+        # the asyncio one sweeps every key through a thread after every hit.
+        self._limiter = MovingWindowRateLimiter(SweptMemoryStorage())
         self._address_secret = secrets.token_bytes(16)
         self._load_config = load_config
         self.ended_hooks: list[RoomEndedHook] = []

@@ -26,3 +26,24 @@ async def test_periodic_trim_runs_and_stops(monkeypatch: pytest.MonkeyPatch) -> 
     assert seen >= 2 and calls[0] == 0
     await asyncio.sleep(0.05)
     assert len(calls) == seen
+
+
+def test_settle_heap_hides_startup_objects_and_keeps_collecting_new_cycles() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        memory.settle_heap()
+        assert gc.get_freeze_count() > 1000  # modules, classes, functions of the server
+        assert gc.get_threshold() == memory.GC_THRESHOLDS
+
+        class Node:
+            other: object = None
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        del a, b
+        assert gc.collect() >= 2, "cycles made after startup are still collected"
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
