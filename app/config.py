@@ -259,8 +259,17 @@ class Settings(BaseSettings):
         default=True,
         description=(
             "After delivery, also screen messages for crisis by sentence similarity (MiniLM, "
-            "on one background thread, at most 40 a second) and send the care card and the "
+            "in one child process, at most 40 a second) and send the care card and the "
             "facilitator alert for what the rules miss. Needs `moderation`."
+        ),
+    )
+    semantic_crisis_share: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description=(
+            "The share of one CPU core the semantic crisis screen may keep busy; messages "
+            "beyond it are left to the rules (counted as over_budget)."
         ),
     )
 

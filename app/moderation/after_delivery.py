@@ -7,14 +7,16 @@ runs after the message is on its way to the room, off the event loop:
     ----------                         -------------              -------------
     submit(text, ticket)
       cheap gate -> skip   ("gated")
-      budget -> skip       ("over_budget")
+      budgets -> skip      ("over_budget")
       queue full -> drop   ("queue_full")
       queue.put_nowait(job)  ------->  judge(job.text)  ------->  embed + compare
                                        (waits, lock-free) <-----  crisis kind or None
     on_crisis(ticket, kind) <-------   call_soon_threadsafe
 
-The budget and the queue bound the work whatever the message rate: a 2,000 messages/s burst
-costs at most ``per_second`` screens a second and ``queue_max`` texts in memory. Texts live
+The budgets and the queue bound the work whatever the message rate: a 2,000 messages/s burst
+costs at most ``per_second`` screens a second, keeps the model busy at most ``share`` of the
+time (about 12 screens a second at the default 0.25 and ~20 ms each), and holds at most
+``queue_max`` texts in memory. Texts live
 only in the queue and the worker's frame until screened (docs/privacy.md); nothing here logs
 or stores a text, a name or an id. Outcomes are counted through ``count(outcome)`` with the
 fixed labels of :data:`OUTCOMES`.
@@ -183,6 +185,8 @@ def shared_process_screen() -> ProcessScreen:
 class _Job(Generic[T]):
     text: str
     ticket: T
+    estimate: float
+    """Seconds of screen time charged to the busy budget when queued (corrected when done)."""
 
 
 class _Budget:
@@ -204,6 +208,39 @@ class _Budget:
         return True
 
 
+class _BusyBudget:
+    """How much of the time the screen may keep the CPU busy: a ``share`` of one core.
+
+    Each queued screen is charged its expected duration (a moving average of measured ones);
+    when it is done, the charge is corrected to the time it took. The debt is paid back at
+    ``share`` seconds a second, and a new screen is queued only while the debt stays under one
+    second's worth. Durations are wall time around the screen: when the box is busy the niced
+    child runs slower, each screen costs more of the budget, and fewer are screened, which is
+    the point. Event loop only.
+    """
+
+    def __init__(self, share: float, clock: Callable[[], float]) -> None:
+        self._share = share
+        self._clock = clock
+        self._at = clock()
+        self._debt = 0.0
+        self.estimate = 0.02  # seconds; the model's cost on the project's 2-core machine
+
+    def take(self) -> float | None:
+        """Charge one screen: its estimate, or None when over the budget."""
+        now = self._clock()
+        self._debt = max(0.0, self._debt - (now - self._at) * self._share)
+        self._at = now
+        if self._debt >= self._share:
+            return None
+        self._debt += self.estimate
+        return self.estimate
+
+    def done(self, charged: float, took: float) -> None:
+        self._debt = max(0.0, self._debt + took - charged)
+        self.estimate = 0.8 * self.estimate + 0.2 * took
+
+
 class AfterDeliveryScreen(Generic[T]):
     """Screens delivered messages on one worker thread; calls ``on_crisis(ticket, kind)`` on
     the event loop for each crisis.
@@ -220,6 +257,7 @@ class AfterDeliveryScreen(Generic[T]):
         *,
         count: Callable[[Outcome], None] = lambda outcome: None,
         per_second: float = 40.0,
+        share: float = 0.25,
         queue_max: int = 64,
         load: Callable[[], Judge] = shared_process_screen,
         clock: Callable[[], float] = time.monotonic,
@@ -227,6 +265,7 @@ class AfterDeliveryScreen(Generic[T]):
         self._on_crisis = on_crisis
         self._count = count
         self._budget = _Budget(per_second, clock)
+        self._busy = _BusyBudget(share, clock)
         self._queue: queue.Queue[_Job[T] | None] = queue.Queue(maxsize=queue_max)
         self._load = load
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -255,12 +294,16 @@ class AfterDeliveryScreen(Generic[T]):
         if not worth_screening(text):
             self._count("gated")
             return
-        if not self._budget.take():
+        charged = self._busy.take()
+        if charged is None or not self._budget.take():
+            if charged is not None:
+                self._busy.done(charged, 0.0)
             self._count("over_budget")
             return
         try:
-            self._queue.put_nowait(_Job(text, ticket))
+            self._queue.put_nowait(_Job(text, ticket, charged))
         except queue.Full:
+            self._busy.done(charged, 0.0)
             self._count("queue_full")
 
     async def close(self) -> None:
@@ -285,6 +328,7 @@ class AfterDeliveryScreen(Generic[T]):
         finally:
             self.ready.set()
         while (job := self._queue.get()) is not None:
+            started = time.perf_counter()
             try:
                 kind = screen.judge(job.text)
             except Exception:  # noqa: BLE001 - a bad input must not stop the worker
@@ -294,6 +338,7 @@ class AfterDeliveryScreen(Generic[T]):
                 self._report("error")
             else:
                 self._report("clear" if kind is None else "crisis")
+            self._call(self._busy.done, job.estimate, time.perf_counter() - started)
             if kind is not None:
                 self._call(self._on_crisis, job.ticket, kind)
             del job  # the text goes now, not when the next message arrives

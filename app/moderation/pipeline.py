@@ -117,7 +117,7 @@ _OK: frozenset[Category] = frozenset({"ok"})
 def combine(msg: Message, results: Sequence[StageResult]) -> Verdict:
     """Combine stage results into a verdict (steps 1-4 of the module docstring)."""
     if not results:
-        return Verdict("allow", _OK, (), msg.display)
+        return Verdict("allow", _OK, (), msg.display, matching=msg.matching)
     crisis_kind: CrisisKind | None = next(
         (r.crisis_kind for r in results if r.category == "crisis"), None
     )
@@ -145,6 +145,7 @@ def combine(msg: Message, results: Sequence[StageResult]) -> Verdict:
         spans=spans,
         crisis=crisis_kind is not None,
         crisis_kind=crisis_kind,
+        matching=msg.matching,
     )
 
 

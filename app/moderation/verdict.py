@@ -7,7 +7,7 @@ deliver; callers must not log ``text``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 Action = Literal["allow", "warn", "redact", "hold", "block"]
@@ -83,3 +83,6 @@ class Verdict:
     spans: tuple[Span, ...] = ()
     crisis: bool = False
     crisis_kind: CrisisKind | None = None
+    matching: str = field(default="", repr=False, compare=False)
+    """The message's matching form (``normalise.matching_form``), already computed by the
+    pipeline: the rooms core keeps the sender's last few for the flood stage."""

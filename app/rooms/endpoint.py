@@ -24,7 +24,6 @@ from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.auth.tickets import TicketError, TicketExpired
-from app.moderation.normalise import matching_form
 from app.rooms import codec
 from app.rooms import protocol as p
 from app.rooms.commands import Disconnect, Join, Reconnect
@@ -347,15 +346,15 @@ class Session:
         if cmd.cid in me.recent_cids:
             self.reply({"t": "dup", "cid": cmd.cid})
             return True
-        post = self.rooms.screen(room, me, cmd, list(self.recent or ()))
+        post, matching = self.rooms.screen(room, me, cmd, list(self.recent or ()))
         if isinstance(post, dict):
             self.reply(post)
             return True
-        if self.rooms.pipeline is not None:
+        if matching is not None:
             # The flood stage compares against the sender's recent messages in matching form.
             if self.recent is None:
                 self.recent = deque(maxlen=10)
-            self.recent.append(matching_form(cmd.x))
+            self.recent.append(matching)
         result = await room.submit(member_id, post)
         if isinstance(result, Rejection):
             if result.code == "duplicate":

@@ -119,6 +119,7 @@ def build_rooms(app: FastAPI) -> Rooms:
         care_card=card.to_wire(),
         on_verdict=on_verdict,
         semantic_crisis=settings.semantic_crisis,
+        semantic_share=settings.semantic_crisis_share,
         on_semantic=metrics.semantic,
     )
 

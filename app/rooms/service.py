@@ -157,6 +157,7 @@ class Rooms:
         default_policy: Any = None,
         on_verdict: Callable[[Any], None] | None = None,
         semantic_crisis: bool = False,
+        semantic_share: float = 0.25,
         on_semantic: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.log = log
@@ -182,7 +183,9 @@ class Rooms:
         self.semantic: AfterDeliveryScreen[Delivered] | None = None
         if semantic_crisis and pipeline is not None:
             self.semantic = AfterDeliveryScreen(
-                self._late_crisis, count=on_semantic or (lambda outcome: None)
+                self._late_crisis,
+                count=on_semantic or (lambda outcome: None),
+                share=semantic_share,
             )
         self._care_tasks: set[asyncio.Task[None]] = set()
 
@@ -237,10 +240,11 @@ class Rooms:
 
     def screen(
         self, room: RoomChannel, me: Member, cmd: p.Say, recent: list[str]
-    ) -> Post | dict[str, Any]:
-        """Run the pipeline on a ``say``: a Post to decide, or a direct reply (warn, error)."""
+    ) -> tuple[Post | dict[str, Any], str | None]:
+        """Run the pipeline on a ``say``: a Post to decide, or a direct reply (warn, error);
+        with the text's matching form for the sender's recent messages (None: no pipeline)."""
         if self.pipeline is None:
-            return Post(cid=cmd.cid, text=cmd.x)
+            return Post(cid=cmd.cid, text=cmd.x), None
         meta = self.meta.get(room.meeting_id, RoomMeta())
         policy = meta.policy if meta.policy is not None else self.default_policy
         ctx = ScreenContext(
@@ -263,14 +267,14 @@ class Rooms:
                 "msg": "This message was not sent: it goes against this meeting's guidelines.",
                 "cid": cmd.cid,
                 "why": list(verdict.reasons),
-            }
+            }, None
         if verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok:
             return {
                 "t": "warn",
                 "cid": cmd.cid,
                 "code": "pii",
                 "spans": [[s.start, s.end, s.category] for s in verdict.spans],
-            }
+            }, None
         crisis = crisis_kind(verdict)
         if self.semantic is not None and screens_after_delivery(verdict):
             self.semantic.submit(verdict.text, Delivered(room, me.id, cmd.cid))
@@ -285,7 +289,7 @@ class Rooms:
             crisis=crisis,
             hint=crisis_hint(crisis) if crisis else "",
             card=self.care_card if crisis else None,
-        )
+        ), verdict.matching
 
     def _late_crisis(self, delivered: Delivered, kind: CrisisKind) -> None:
         """On the event loop: the semantic screen found a crisis in a delivered message."""

@@ -140,3 +140,46 @@ async def test_missing_model_switches_the_screen_off_with_one_warning(
     assert screen.off and rec.outcomes == ["off"] and rec.found == []
     warnings = [r for r in caplog.records if r.name == "haven.moderation"]
     assert len(warnings) == 1 and "crisis while off" not in caplog.text
+
+
+def test_busy_budget_keeps_the_screen_to_its_share_of_a_core() -> None:
+    from app.moderation.after_delivery import _BusyBudget
+
+    now = [0.0]
+    busy = _BusyBudget(0.25, lambda: now[0])
+    charged = []
+    while (c := busy.take()) is not None:
+        charged.append(c)
+    assert len(charged) == 13  # 0.25 s of debt at 20 ms each (the initial estimate)
+    for c in charged:  # each took 50 ms, not 20: the estimate follows, the debt is corrected
+        busy.done(c, 0.05)
+    assert 0.04 < busy.estimate < 0.05
+    now[0] = 1.0  # a second pays back 0.25 s of the 0.65 s owed: still over
+    assert busy.take() is None
+    now[0] = 2.7
+    assert busy.take() is not None
+
+
+async def test_a_slow_screen_uses_up_its_share_and_the_rest_is_over_budget() -> None:
+    rec = Recorder()
+
+    class Slow(Stub):
+        def judge(self, text: str) -> CrisisKind | None:
+            import time
+
+            time.sleep(0.05)
+            return super().judge(text)
+
+    stub = Slow()
+    screen = make(rec, stub, share=0.1, per_second=1000)
+    screen.start()
+    for i in range(3):
+        screen.submit(f"message number {i} here", "t")
+    await rec.until(3)  # each charged 20 ms up front: three fit in 0.1 s of debt
+    assert rec.outcomes.count("over_budget") == 0
+    # Done: they took 50 ms each, 0.15 s of busy time against 0.1 s a second.
+    for i in range(5):
+        screen.submit(f"message number {i} again", "t")
+    await screen.close()
+    assert rec.outcomes.count("over_budget") == 5
+    assert len(stub.seen) == 3
