@@ -11,7 +11,7 @@ strings, so at most ``MAX_ERROR_CODES`` distinct ones are kept and the rest coun
 ``"other"``.
 """
 
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, exposition, generate_latest
 
@@ -77,6 +77,9 @@ class Metrics:
             registry=registry,
         )
         self._error_codes: set[str] = set()
+        # Label lookups cost a lock and a tuple per call; counted on every message.
+        self._verdict_children: dict[tuple[str, str], Any] = {}
+        self._semantic_children: dict[str, Any] = {}
         # Pre-create the bounded series so dashboards see zeros, not gaps.
         for action in ACTIONS:
             for category in CATEGORIES:
@@ -88,9 +91,13 @@ class Metrics:
 
     def verdict(self, action: str, category: str) -> None:
         """Count one verdict; raises ``ValueError`` for a label outside the fixed sets."""
-        if action not in ACTIONS or category not in CATEGORIES:
-            raise ValueError(f"unknown moderation label {action!r}/{category!r}")
-        self.moderation_verdicts.labels(action=action, category=category).inc()
+        child = self._verdict_children.get((action, category))
+        if child is None:
+            if action not in ACTIONS or category not in CATEGORIES:
+                raise ValueError(f"unknown moderation label {action!r}/{category!r}")
+            child = self.moderation_verdicts.labels(action=action, category=category)
+            self._verdict_children[(action, category)] = child
+        child.inc()
 
     def reconnect(self, kind: str) -> None:
         if kind not in RECONNECT_KINDS:
@@ -99,9 +106,12 @@ class Metrics:
 
     def semantic(self, outcome: str) -> None:
         """Count one semantic crisis screen outcome; ``ValueError`` outside the fixed set."""
-        if outcome not in SEMANTIC_OUTCOMES:
-            raise ValueError(f"unknown semantic screen outcome {outcome!r}")
-        self.semantic_crisis.labels(outcome=outcome).inc()
+        child = self._semantic_children.get(outcome)
+        if child is None:
+            if outcome not in SEMANTIC_OUTCOMES:
+                raise ValueError(f"unknown semantic screen outcome {outcome!r}")
+            child = self._semantic_children[outcome] = self.semantic_crisis.labels(outcome=outcome)
+        child.inc()
 
     def error(self, code: str | int) -> None:
         """Count one error by code (protocol error code or close code)."""

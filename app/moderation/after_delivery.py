@@ -226,12 +226,16 @@ class _BusyBudget:
         self._debt = 0.0
         self.estimate = 0.02  # seconds; the model's cost on the project's 2-core machine
 
-    def take(self) -> float | None:
-        """Charge one screen: its estimate, or None when over the budget."""
+    def over(self) -> bool:
+        """Whether a screen now would go over the budget (charges nothing)."""
         now = self._clock()
         self._debt = max(0.0, self._debt - (now - self._at) * self._share)
         self._at = now
-        if self._debt >= self._share:
+        return self._debt >= self._share
+
+    def take(self) -> float | None:
+        """Charge one screen: its estimate, or None when over the budget."""
+        if self.over():
             return None
         self._debt += self.estimate
         return self.estimate
@@ -290,6 +294,9 @@ class AfterDeliveryScreen(Generic[T]):
         skips and counts what the gate, the budget or a full queue turn away."""
         if self._off or self._thread is None:
             self._count("off")
+            return
+        if self._busy.over():  # first: under sustained load most messages stop here
+            self._count("over_budget")
             return
         if not worth_screening(text):
             self._count("gated")
