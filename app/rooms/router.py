@@ -15,11 +15,10 @@ from app.auth.dependencies import OptionalFacilitator, SessionDep
 from app.auth.passwords import verify_password
 from app.auth.tickets import device_hash
 from app.meetings.service import meeting_access
-from app.moderation.impersonation import is_confusable, pseudonym_problem
+from app.moderation.impersonation import pseudonym_problem
 from app.rooms import protocol
 from app.rooms.endpoint import room_socket
 from app.rooms.service import Rooms
-from app.rooms.state import name_key
 from app.rooms.types import MeetingId, Role
 
 router = APIRouter(tags=["rooms"])
@@ -100,12 +99,8 @@ async def create_ticket(
             raise _problem(403, "You cannot rejoin this meeting.")
         if room.state.phase == "ended":
             raise _problem(404, "No such meeting.")
-        key = name_key(name)
-        # A look-alike of a name in use ("Рор" in Cyrillic for "Pop", "P0p") impersonates
-        # its holder as surely as the same name does.
-        if role == "member" and any(
-            m.key == key or is_confusable(name, m.name) for m in room.state.members.values()
-        ):
+        # A look-alike of a name in use impersonates its holder as surely as the same name.
+        if role == "member" and rooms.name_in_use(room, name):
             raise _problem(409, "Someone here already uses that name; choose another.")
     token, _ = rooms.signer.issue(
         meeting.id,

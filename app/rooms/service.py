@@ -28,6 +28,7 @@ from app.auth.tickets import TicketSigner
 from app.moderation.after_delivery import AfterDeliveryScreen, Outcome
 from app.moderation.context import ScreenContext
 from app.moderation.crisis import CrisisKind, crisis_hint, crisis_kind
+from app.moderation.impersonation import skeleton
 from app.moderation.semantic import screens_after_delivery
 from app.ratelimit import SweptMemoryStorage
 from app.rooms import protocol as p
@@ -36,7 +37,7 @@ from app.rooms.decide import Rejection
 from app.rooms.events import ROOM_AND_LOBBY, PhaseChanged
 from app.rooms.hub import Counters, Hub, RoomChannel
 from app.rooms.log import LogLimits, RoomLog, open_room_log
-from app.rooms.state import Member, RoomConfig, RoomState
+from app.rooms.state import Member, RoomConfig, RoomState, name_key
 from app.rooms.types import HoldId, MeetingId, MemberId
 
 logger = logging.getLogger("haven.rooms")
@@ -179,6 +180,10 @@ class Rooms:
         self.ended_hooks: list[RoomEndedHook] = []
         self.control_hooks: list[ControlHook] = []
         self.meta: dict[MeetingId, RoomMeta] = {}
+        # Per room, the look-alike skeleton of each name seen there: a join storm into a big
+        # meeting would otherwise reduce every member's name again for every ticket. Dropped
+        # with the room (pseudonyms live only as long as their meeting, docs/privacy.md).
+        self._skeletons: dict[MeetingId, dict[str, str]] = {}
         # After delivery, off the event loop: crisis care for what the rules missed.
         self.semantic: AfterDeliveryScreen[Delivered] | None = None
         if semantic_crisis and pipeline is not None:
@@ -212,6 +217,7 @@ class Rooms:
         for task in list(self._care_tasks):
             task.cancel()
         await self.hub.close()
+        self._skeletons.clear()
         await self.sink.close()
         await self.log.close()
 
@@ -340,6 +346,26 @@ class Rooms:
         now = datetime.now(UTC).timestamp()
         return max(0.0, round(stats.reset_time - now, 1))
 
+    def name_in_use(self, room: RoomChannel, name: str) -> bool:
+        """Whether ``name``, or a look-alike of it ("Рор" in Cyrillic for "Pop", "P0p"), is
+        the name of someone in ``room``."""
+        key = name_key(name)
+        mine = skeleton(name)
+        known = self._skeletons.setdefault(room.meeting_id, {})
+        members = room.state.members.values()
+        if len(known) > 2 * len(members) + 64:
+            known.clear()  # names of people long gone
+        for m in members:
+            if m.key == key:
+                return True
+            theirs = known.get(m.name)
+            if theirs is None:
+                theirs = known[m.name] = skeleton(m.name)
+            if mine and theirs == mine:
+                return True
+        return False
+
     async def _room_ended(self, meeting_id: MeetingId, state: RoomState) -> None:
+        self._skeletons.pop(meeting_id, None)
         for hook in self.ended_hooks:
             await hook(meeting_id, state)
