@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from app.auth.dependencies import system_clock
 from app.meetings.demo import announcement, ensure_demo
 from app.meetings.purge import run_periodically
+from app.meetings.runtime import RecentViews
 from app.tasks import running
 
 
@@ -29,6 +30,7 @@ async def meetings_lifespan(app: FastAPI) -> AsyncIterator[None]:
         return clock()
 
     app.state.demo_meeting_id = None
+    app.state.meeting_views = RecentViews()
     if settings.demo:
         demo = await ensure_demo(app.state.sessionmaker, now(), settings.room_capacity_default)
         if demo is not None:

@@ -158,6 +158,7 @@ async def update_meeting(
         await db.rollback()
         raise _http(exc) from None
     await db.commit()
+    request.app.state.meeting_views.forget(meeting_id)
     return await _admin_view(request, db, meeting, facilitator, clock)
 
 
@@ -165,7 +166,7 @@ async def update_meeting(
     "/api/meetings/{meeting_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_TEAM_ONLY
 )
 async def delete_meeting(
-    meeting_id: str, facilitator: CurrentFacilitator, db: SessionDep
+    meeting_id: str, request: Request, facilitator: CurrentFacilitator, db: SessionDep
 ) -> Response:
     meeting = await _meeting(db, meeting_id)
     try:
@@ -174,6 +175,7 @@ async def delete_meeting(
         await db.rollback()
         raise _http(exc) from None
     await db.commit()
+    request.app.state.meeting_views.forget(meeting_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,7 +5,8 @@ A plain frozen dataclass, not a row or a wire model: the room core must not reac
 database on the message path (DESIGN.md), so it gets an immutable copy it can keep.
 """
 
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,3 +60,47 @@ class MeetingRuntime:
     def facilitator_names(self) -> tuple[str, ...]:
         """Display names (the moderation pipeline uses them to spot impersonation)."""
         return tuple(f.display_name for f in self.facilitators)
+
+
+class RecentViews:
+    """Participants' view of meetings (``meeting_access(db, id, None)``), kept a few seconds.
+
+    A meeting's start brings everyone's join at once: hundreds of ticket requests for one
+    meeting, each reading the meeting, its owner and its co-facilitators (three queries, about a
+    quarter of a join's server time). Kept ``ttl_s`` seconds, they are read once per burst.
+    Edits and deletions made through this process forget the entry at once; other workers see
+    them within ``ttl_s``. Only meetings that exist are kept (guessing ids cannot fill it), at
+    most ``max_entries``. Holds meeting definitions only, nothing about members.
+    """
+
+    def __init__(
+        self,
+        ttl_s: float = 2.0,
+        max_entries: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._clock = clock
+        self._views: dict[str, tuple[float, MeetingRuntime]] = {}
+
+    async def get(
+        self, meeting_id: str, load: Callable[[], Awaitable[MeetingRuntime | None]]
+    ) -> MeetingRuntime | None:
+        now = self._clock()
+        kept = self._views.get(meeting_id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        view = await load()
+        if view is None:
+            self._views.pop(meeting_id, None)
+            return None
+        if len(self._views) >= self._max:
+            self._views = {k: v for k, v in self._views.items() if v[0] > now}
+            if len(self._views) >= self._max:
+                self._views.clear()
+        self._views[meeting_id] = (now + self._ttl_s, view)
+        return view
+
+    def forget(self, meeting_id: str) -> None:
+        self._views.pop(meeting_id, None)

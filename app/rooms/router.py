@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth.dependencies import OptionalFacilitator, SessionDep
 from app.auth.passwords import verify_password
 from app.auth.tickets import device_hash
+from app.meetings.runtime import RecentViews
 from app.meetings.service import meeting_access
 from app.moderation.impersonation import pseudonym_problem
 from app.rooms import protocol
@@ -66,7 +67,11 @@ async def create_ticket(
     address = rooms.address_key(request.client.host if request.client else None)
     if not await rooms.allow(parse(settings.join_rate_per_ip), "join", address):
         raise _problem(429, "Too many joins from this address; wait a minute.")
-    meeting = await meeting_access(db, meeting_id, facilitator.id if facilitator else None)
+    if facilitator is None:
+        views: RecentViews = request.app.state.meeting_views
+        meeting = await views.get(meeting_id, lambda: meeting_access(db, meeting_id, None))
+    else:
+        meeting = await meeting_access(db, meeting_id, facilitator.id)
     if meeting is None:
         raise _problem(404, "No such meeting.")
     role: Role = "member"
