@@ -51,6 +51,10 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
     def handle_websocket_upgrade(self) -> None:
         self._disarm()
         super().handle_websocket_upgrade()
+        # The WebSocket protocol owns the transport now; this object is done. uvicorn drops
+        # the parser (which refers back to us) only in connection_lost, which never comes
+        # here: without this the pair waits for a full garbage collection.
+        self.parser = None  # type: ignore[assignment]
 
     def _arm(self) -> None:
         # Armed once per request: a byte now and then must not push the deadline back.

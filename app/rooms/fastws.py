@@ -74,6 +74,32 @@ class HavenWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = Inbox()  # type: ignore[assignment]
+        self._app_done = False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self._app_done:
+            self._release()
+
+    def on_task_complete(self, task: asyncio.Task[None]) -> None:
+        super().on_task_complete(task)
+        self._app_done = True
+        if self.disconnected:
+            self._release()
+
+    def _release(self) -> None:
+        """Break the reference cycles a finished connection would otherwise leave for a full
+        garbage collection: websockets' parser generator and its stored exception (whose
+        traceback's frames hold the connection), and our own scope extension. With thousands
+        of members leaving when a meeting ends, those cycles made one full collection take
+        ~0.75 s here, during which every other room waited."""
+        conn = self.conn
+        conn.parser = None  # type: ignore[assignment]
+        conn.parser_exc = None
+        conn.handshake_exc = None
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"].pop(DIRECT_EXTENSION, None)
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

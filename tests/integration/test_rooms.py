@@ -270,3 +270,40 @@ async def test_protocol_schema_is_published(http: httpx.AsyncClient) -> None:
     text = json.dumps(schema)
     for t in ("hello", "resume", "say", "welcome", "msg", "held", "care", "alert"):
         assert f'"{t}"' in text
+
+
+async def test_gone_connections_are_freed_without_a_full_garbage_collection(
+    meeting: Meeting,
+) -> None:
+    """Members who leave, cleanly or by a dropped link, leave no reference cycle behind: a
+    meeting's end would otherwise hand thousands of them to one long full collection."""
+    import gc
+
+    from app.api.deadline import DeadlineHttpProtocol
+    from app.rooms.fastws import HavenWebSocketProtocol
+
+    host = await started(meeting)
+
+    def alive() -> int:
+        kinds = (HavenWebSocketProtocol, DeadlineHttpProtocol)
+        return sum(type(o) in kinds for o in gc.get_objects())
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = alive()
+        for i in range(6):
+            member = await meeting.join(f"Guest{i}")
+            await host.event("join", m=member.me)
+            if i % 2:
+                member.ws.transport.abort()  # the link drops without a close handshake
+            else:
+                await member.send({"t": "leave"})
+                await member.closed()
+            await host.until(
+                lambda f, me=member.me: f.get("t") in ("away", "leave") and f.get("m") == me
+            )
+        await asyncio.sleep(0.2)  # the server finishes each connection's ASGI task
+        assert alive() <= before
+    finally:
+        gc.enable()
