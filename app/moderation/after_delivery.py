@@ -241,8 +241,14 @@ class _BusyBudget:
         return self.estimate
 
     def done(self, charged: float, took: float) -> None:
+        """A screen charged ``charged`` took ``took`` seconds: correct the debt and the
+        estimate."""
         self._debt = max(0.0, self._debt + took - charged)
         self.estimate = 0.8 * self.estimate + 0.2 * took
+
+    def refund(self, charged: float) -> None:
+        """A charged screen was not queued after all (the other budget, a full queue)."""
+        self._debt = max(0.0, self._debt - charged)
 
 
 class AfterDeliveryScreen(Generic[T]):
@@ -304,13 +310,13 @@ class AfterDeliveryScreen(Generic[T]):
         charged = self._busy.take()
         if charged is None or not self._budget.take():
             if charged is not None:
-                self._busy.done(charged, 0.0)
+                self._busy.refund(charged)
             self._count("over_budget")
             return
         try:
             self._queue.put_nowait(_Job(text, ticket, charged))
         except queue.Full:
-            self._busy.done(charged, 0.0)
+            self._busy.refund(charged)
             self._count("queue_full")
 
     async def close(self) -> None:

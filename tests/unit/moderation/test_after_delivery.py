@@ -183,3 +183,14 @@ async def test_a_slow_screen_uses_up_its_share_and_the_rest_is_over_budget() -> 
     await screen.close()
     assert rec.outcomes.count("over_budget") == 5
     assert len(stub.seen) == 3
+
+
+def test_screens_turned_away_after_charging_are_refunded_without_skewing_the_estimate() -> None:
+    from app.moderation.after_delivery import _BusyBudget
+
+    busy = _BusyBudget(0.25, lambda: 0.0)
+    charged = busy.take()
+    assert charged is not None
+    busy.refund(charged)
+    assert busy.estimate == charged  # only measured screens move the estimate
+    assert sum(1 for _ in iter(busy.take, None)) == 13  # the whole share is there again
