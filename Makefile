@@ -64,7 +64,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/mypy app
 
-# Haven side by side with its peers, ~12 minutes (docs/benchmarks.md); the Node peers' packages
+# Haven side by side with its peers, ~13 minutes (docs/benchmarks.md); the Node peers' packages
 # come from bench/peers/node/package-lock.json. BENCH_ARGS=--quick: a CI-size smoke (~2 min).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
