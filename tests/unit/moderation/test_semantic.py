@@ -163,3 +163,21 @@ def test_score_names_the_nearest_kind(screen: SemanticCrisis) -> None:
 )
 def test_tense_and_condition_guard(text: str, guarded: bool) -> None:
     assert told_as_past_or_hypothetical(matching_form(text)) is guarded
+
+
+def test_a_story_or_a_condition_is_not_even_embedded(encoder: Encoder) -> None:
+    """The guard runs before the ~13 ms embedding: under the busy-time budget a cancelled
+    message costs microseconds, so more of the others get screened. Same verdicts."""
+    embedded: list[str] = []
+
+    def counting(text: str) -> np.ndarray:
+        embedded.append(text)
+        return encoder.encode(text)
+
+    screen = SemanticCrisis(encoder, embed=counting)
+    seeds = len(embedded)
+    assert screen.judge("last year I wanted to die, today I'm one year sober") is None
+    assert screen.judge("if you ever feel like ending it, call 988") is None
+    assert len(embedded) == seeds  # neither was embedded
+    assert screen.judge("I'm sitting on the edge of the roof") == "suicide"
+    assert len(embedded) == seeds + 1
