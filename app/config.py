@@ -219,9 +219,9 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=2000, ge=1, le=100_000, description="Longest chat message, in characters."
     )
-    rate_burst: int = Field(default=5, ge=1, le=1000, description="Messages a member may burst.")
+    rate_burst: int = Field(default=5, ge=1, le=10_000, description="Messages a member may burst.")
     rate_per_s: float = Field(
-        default=1.0, gt=0, le=100, description="Sustained messages per second per member."
+        default=1.0, gt=0, le=1000, description="Sustained messages per second per member."
     )
     max_conns_per_ip: int = Field(
         default=20, ge=1, le=100_000, description="Open WebSockets per client address."

@@ -287,6 +287,10 @@ async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
                     best = row
                 i += 1
                 continue
+            if row["closed"]:
+                # Members were disconnected (an overflowing send buffer, or a policy close):
+                # the session cannot measure another step.
+                break
             await asyncio.sleep(2.0)  # let the server drain what the failed step queued
             if not retried:
                 # The box is shared: one noisy step must not end the search. Same offer again.
