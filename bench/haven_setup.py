@@ -23,8 +23,8 @@ PASSWORD = "bench-password-not-secret"  # throwaway account in a throwaway data 
 
 BENCH_ENV = {
     "HAVEN_LOG_LEVEL": "warning",
-    # Above what one sender needs at the top step of (e): 320,000 deliveries/s in rooms of 20
-    # with 2 senders each is 160 messages/s per sender.
+    # Above what one sender needs at the top step of (e): 500,000 deliveries/s in rooms of 20
+    # with 2 senders each is 250 messages/s per sender.
     "HAVEN_RATE_PER_S": "1000",
     "HAVEN_RATE_BURST": "10000",
     "HAVEN_MAX_CONNS_PER_IP": "100000",

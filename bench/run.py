@@ -79,6 +79,8 @@ class Profile:
         200_000,
         250_000,
         320_000,
+        400_000,
+        500_000,
     )
     e_fixed: float = 20_000  # CPU per delivery is compared at this delivered rate
     d_members: int = 50
