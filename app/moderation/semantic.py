@@ -9,9 +9,10 @@ crisis write new ones ("plans and farewells"). This screen compares a message's 
    end of a meeting).
 2. A crisis when ``crisis >= FLOOR`` and ``crisis - counter >= MARGIN``; the kind is the
    section of the nearest crisis seed.
-3. The rules' tense and condition guard then cancels stories and conditions
+3. The rules' tense and condition guard cancels stories and conditions
    (:func:`~.stages.crisis.told_as_past_or_hypothetical`): embeddings do not separate "I want
-   to die" from "last year I wanted to die" well, the rules do.
+   to die" from "last year I wanted to die" well, the rules do. :meth:`SemanticCrisis.judge`
+   runs it before steps 1-2, so a cancelled message is never embedded.
 
 FLOOR and MARGIN were chosen on the development set only (``tests/moderation/cases.jsonl``);
 the held-out set measures them (docs/moderation.md, "Evaluation").
