@@ -42,6 +42,10 @@ class PurgeReport:
     checkpoint: tuple[int, int, int] | None
 
 
+CHECKPOINT_ATTEMPTS = 5
+"""Tries at the WAL checkpoint when another one is running (about 1.5 s in all)."""
+
+
 def _count(result: object) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -86,10 +90,18 @@ async def _checkpoint(
     engine = session_maker.kw.get("bind")
     if not isinstance(engine, AsyncEngine) or engine.dialect.name != "sqlite":
         return None
-    # Outside any transaction: a checkpoint cannot run inside one.
+    # Outside any transaction: a checkpoint cannot run inside one. Another checkpoint running
+    # at the same moment (the hourly purge and `haven purge`, or two workers) makes SQLite
+    # answer busy at once, without waiting: try again shortly, or the deleted rows stay in
+    # the WAL until the next purge.
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+        for attempt in range(CHECKPOINT_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(0.05 * 2**attempt)
+            row = (await autocommit.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+            if row[0] == 0:
+                break
     return int(row[0]), int(row[1]), int(row[2])
 
 

@@ -163,6 +163,28 @@ async def test_purge_removes_what_is_past_retention_and_keeps_the_rest(
     assert (await purge(maker, now + 365 * days, settings.retention_days)).occurrences == 0
 
 
+async def test_purges_at_the_same_time_both_checkpoint_the_wal(
+    haven: Haven, settings: Settings
+) -> None:
+    """A checkpoint running elsewhere makes SQLite answer busy at once (the hourly purge and
+    `haven purge`, or two workers): the purge tries again instead of leaving the WAL."""
+    owner = await haven.add_facilitator("owner")
+    meeting_id = await haven.add_meeting(owner)
+    now = haven.clock.now
+    maker = haven.server.app.state.sessionmaker
+    async with maker() as db:
+        for day in range(40, 60):
+            at = now - timedelta(days=day)
+            await audit.record(db, meeting_id, None, owner, "m1", "mute", "m2", at)
+        await db.commit()
+
+    reports = await asyncio.gather(*(purge(maker, now, settings.retention_days) for _ in range(4)))
+
+    assert sum(r.audit for r in reports) == 20
+    assert [r.checkpoint[0] for r in reports if r.checkpoint is not None] == [0, 0, 0, 0]
+    assert _file_size(Path(f"{settings.data_dir / 'haven.db'}-wal")) == 0
+
+
 async def test_the_server_runs_the_purge_in_the_background(haven: Haven) -> None:
     names = {task.get_name() for task in asyncio.all_tasks()}
     assert "retention-purge" in names
