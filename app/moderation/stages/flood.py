@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
+from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
 from ..context import ScreenContext
@@ -67,23 +68,25 @@ def _near(key: str, recent: list[str]) -> bool:
     that appear in the same order in both strings: a common subsequence, so ``M`` is at most
     the longest one (LCS), and the InDel distance ``total - 2 * LCS`` (RapidFuzz, bit-parallel
     C++, stops at ``score_cutoff``) bounds the ratio from above. A pair whose InDel distance
-    exceeds ``total / 10`` (plus one, against rounding) cannot reach 0.9; the quadratic
-    matcher is built only for a pair that passes, which in chat is a real near-duplicate.
+    exceeds ``total / 10`` (plus one, against rounding) cannot reach 0.9. One
+    ``process.extract`` call measures every recent message in C against the loosest of those
+    limits (the longest message's); the few it returns are checked against their own limit,
+    and the quadratic matcher is built only for a pair that passes, which in chat is a real
+    near-duplicate.
     """
     key = key[:_COMPARE_CHARS]
     size = len(key)
+    others = [o[:_COMPARE_CHARS] for o in recent if len(o) >= _MIN_NEAR_CHARS]
+    if not others:
+        return False
+    loosest = int((size + max(map(len, others))) * (1 - _NEAR_RATIO)) + 1
+    found = process.extract(key, others, scorer=Indel.distance, score_cutoff=loosest, limit=None)
     matcher: SequenceMatcher[str] | None = None
-    for other in recent:
-        length = len(other)
-        if length < _MIN_NEAR_CHARS:
+    for other, distance, _ in sorted(found, key=lambda hit: hit[2]):
+        total = size + len(other)
+        if 2 * min(size, len(other)) / total < _NEAR_RATIO:
             continue
-        if length > _COMPARE_CHARS:
-            other, length = other[:_COMPARE_CHARS], _COMPARE_CHARS
-        total = size + length
-        if 2 * min(size, length) / total < _NEAR_RATIO:
-            continue
-        limit = int(total * (1 - _NEAR_RATIO)) + 1
-        if Indel.distance(key, other, score_cutoff=limit) > limit:
+        if distance > int(total * (1 - _NEAR_RATIO)) + 1:
             continue
         if matcher is None:
             matcher = SequenceMatcher(None, autojunk=False)
