@@ -49,9 +49,9 @@ TICK_S = 1.0
 COALESCE_S = 0.003
 """Under load, how long a room's follower waits for more events before the next write."""
 BUSY_GAP_S = 0.05
+"""Batches closer together than this mean the room is busy and writes are coalesced."""
 SETTLE_S = 2.0
 """How long a membership or phase command waits for the replica to catch up with the log."""
-"""Batches closer together than this mean the room is busy and writes are coalesced."""
 
 # -- snapshots, for a worker joining a meeting mid-way (begin) ----------------------------
 SNAPSHOT_EVERY = 200
