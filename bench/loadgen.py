@@ -573,14 +573,22 @@ class ServerProbe:
             return []
 
     def cpu_s(self) -> float:
-        total = 0.0
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """CPU seconds of (the server process itself, its child processes): Haven's one
+        child is the semantic crisis screen; with several workers the children are them."""
+        own = children = 0.0
         for p in self._tree():
             try:
                 t = p.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += t.user + t.system
-        return total
+            if p.pid == self.pid:
+                own += t.user + t.system
+            else:
+                children += t.user + t.system
+        return own, children
 
     def rss_mb(self) -> float:
         total = 0
@@ -712,14 +720,14 @@ class LoadSession:
         rss_peak = rss_start
         end_ns = t0_ns + int(duration * 1e9)
         warm_ns = t0_ns + int(warmup * 1e9)
-        cpu_warm: tuple[float, int] | None = None
+        cpu_warm: tuple[tuple[float, float], int] | None = None
         while monotonic_ns() < end_ns:
             await asyncio.sleep(min(0.2, max(0.0, (end_ns - monotonic_ns()) / 1e9)))
             if probe:
                 rss_peak = max(rss_peak, probe.rss_mb())
                 if cpu_warm is None and monotonic_ns() >= warm_ns:
-                    cpu_warm = (probe.cpu_s(), monotonic_ns())
-        cpu_end = probe.cpu_s() if probe else 0.0
+                    cpu_warm = (probe.cpu_split(), monotonic_ns())
+        cpu_end = probe.cpu_split() if probe else (0.0, 0.0)
         cpu_end_ns = monotonic_ns()
         done = [await self._line(p, plan.drain + 120) for p in self.procs]
         result = merge_step(plan, done, rate, duration, warm_ns, end_ns)
@@ -729,11 +737,15 @@ class LoadSession:
             "rss_end_mb": probe.rss_mb() if probe else 0.0,
         }
         if probe and cpu_warm is not None:
-            cpu = cpu_end - cpu_warm[0]
-            window_s = (cpu_end_ns - cpu_warm[1]) / 1e9
+            (own0, children0), warm_at = cpu_warm
+            children = cpu_end[1] - children0
+            cpu = cpu_end[0] - own0 + children
+            window_s = (cpu_end_ns - warm_at) / 1e9
             server["cpu_pct"] = 100 * cpu / window_s if window_s > 0 else 0.0
             rate_in = result["delivered_s"]
-            server["cpu_us_per_delivery"] = (cpu / window_s) * 1e6 / rate_in if rate_in else None
+            per = (1e6 / window_s / rate_in) if rate_in and window_s > 0 else None
+            server["cpu_us_per_delivery"] = cpu * per if per else None
+            server["cpu_us_per_delivery_children"] = children * per if per else None
         result["server"] = server
         return result
 

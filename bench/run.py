@@ -205,6 +205,7 @@ def summary_of(step: dict[str, Any]) -> dict[str, Any]:
         "closed": step["closed"],
         "server_cpu_pct": step["server"].get("cpu_pct"),
         "cpu_us_per_delivery": step["server"].get("cpu_us_per_delivery"),
+        "cpu_us_per_delivery_children": step["server"].get("cpu_us_per_delivery_children"),
         "server_rss_peak_mb": step["server"]["rss_peak_mb"],
         "gen_cpu_pct": step["gen"]["cpu_pct"],
         "gen_send_lag_ms_p99": step["gen"]["send_lag_ms_p99"],
@@ -321,6 +322,10 @@ async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
         "max_sustained_step": best,
         "first_fail_offered_s": first_fail,
         "cpu_us_at_fixed": at_fixed["cpu_us_per_delivery"] if at_fixed else None,
+        # The part of it spent in child processes (Haven's semantic crisis screen).
+        "cpu_us_children_at_fixed": (
+            at_fixed.get("cpu_us_per_delivery_children") if at_fixed else None
+        ),
         "fixed_deliveries_s": p.e_fixed,
     }
 
