@@ -82,7 +82,7 @@ def _near(key: str, recent: list[str]) -> bool:
     loosest = int((size + max(map(len, others))) * (1 - _NEAR_RATIO)) + 1
     found = process.extract(key, others, scorer=Indel.distance, score_cutoff=loosest, limit=None)
     matcher: SequenceMatcher[str] | None = None
-    for other, distance, _ in sorted(found, key=lambda hit: hit[2]):
+    for other, distance, _ in found:
         total = size + len(other)
         if 2 * min(size, len(other)) / total < _NEAR_RATIO:
             continue
