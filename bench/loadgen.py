@@ -572,9 +572,6 @@ class ServerProbe:
         except psutil.NoSuchProcess:
             return []
 
-    def cpu_s(self) -> float:
-        return sum(self.cpu_split())
-
     def cpu_split(self) -> tuple[float, float]:
         """CPU seconds of (the server process itself, its child processes): Haven's one
         child is the semantic crisis screen; with several workers the children are them."""

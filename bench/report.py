@@ -90,11 +90,9 @@ def _targets_section(res: dict[str, Any]) -> list[str]:
     h_cpu = _get(h, "e", "cpu_us_at_fixed")
     n_cpu = _get(t, "socketio-node", "e", "cpu_us_at_fixed")
     ok = None if h_cpu is None or n_cpu is None else h_cpu <= n_cpu
-    h_child = _get(h, "e", "cpu_us_children_at_fixed")
-    screen = f"; {_num(h_child, 1)} of Haven's in its semantic screen's process" if h_child else ""
     rows.append(
         f"| server CPU per delivery at {_num(fixed)} deliveries/s ≤ Node socket.io | "
-        f"{_num(h_cpu, 1)} vs {_num(n_cpu, 1)} µs{screen} | {_status(ok)} |"
+        f"{_cpu_at_fixed(h.get('e') or {})} vs {_num(n_cpu, 1)} µs | {_status(ok)} |"
     )
     a = h.get("a") if isinstance(h.get("a"), dict) else None
     a_ok = None if not a or "p99_ms" not in a else (a["p99_ms"] <= 50 and a["lost"] == 0)
