@@ -289,7 +289,14 @@ _ST_LEET = {"@": "a", "4": "a", "$": "s", "5": "s", "0": "o", "1": "i", "!": "i"
             "3": "e", "7": "t"}  # fmt: skip
 _ST_LEET_TABLE = str.maketrans(_ST_LEET)
 _ST_FOLD = str.maketrans({**_ST_LEET, " ": None, ".": None, "-": None, "_": None})
-_ST_BETWEEN = re.compile(r"[^a-z0-9@$!|*]+")
+_ST_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|*")
+# On lower-cased ASCII text: every character between tokens made a space (runs of spaces are
+# collapsed later with every other run), and the same with leet mapped in the same pass (when
+# no "*!|" needs trimming first).
+_ST_SPACE_OUT = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ST_TOKEN_CHARS})
+_ST_TOKENS = str.maketrans(
+    {**{chr(c): " " for c in range(128) if chr(c) not in _ST_TOKEN_CHARS}, **_ST_LEET}
+)
 _ST_EDGES = re.compile(r"(?<![^ ])[*!|]+|[*!|]+(?![^ ])")
 _RUN_TAIL = re.compile(r"(?<=(.))\1+", re.DOTALL)
 _ST_LETTER = re.compile(r"[a-z]")
@@ -345,7 +352,9 @@ def _safetype_gate() -> tuple[re.Pattern[str] | None, re.Pattern[str] | None] | 
                 regex += f"(?: {element})?" if optional else f" {element}"
             sequences.append(regex)
     single = re.compile(_trie_regex(singles)) if singles else None
-    longer = re.compile("(?<![^ ])(?:" + "|".join(sequences) + ")(?![^ ])") if sequences else None
+    # Searched in " " + the token forms: starting with a space lets the regex engine jump
+    # from one token start to the next (the same matches as a look-behind for one).
+    longer = re.compile(" (?:" + "|".join(sequences) + ")(?![^ ])") if sequences else None
     return single, longer
 
 
@@ -363,8 +372,12 @@ def _safetype_may_flag(display: str) -> bool:
         return False
     # The token forms, spaced: tokens split at the other characters, "*!|" trimmed at their
     # ends, leet mapped (in every token: a superset), runs collapsed; all in C.
-    tokens = _ST_EDGES.sub("", _ST_BETWEEN.sub(" ", lowered))
-    return longer.search(_RUN_TAIL.sub("", tokens.translate(_ST_LEET_TABLE))) is not None
+    if "*" in lowered or "!" in lowered or "|" in lowered:
+        spaced = _ST_EDGES.sub("", lowered.translate(_ST_SPACE_OUT))
+        tokens = spaced.translate(_ST_LEET_TABLE)
+    else:
+        tokens = lowered.translate(_ST_TOKENS)
+    return longer.search(" " + _RUN_TAIL.sub("", tokens)) is not None
 
 
 # Every regex is prefiltered on the message's literal strings (scans.MATCHING).

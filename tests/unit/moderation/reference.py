@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import cache
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from app.moderation import normalise as n
-from app.moderation.stages import crisis, flood, pii
+from app.moderation.stages import abuse, crisis, flood, pii
 
 # --- normalise.py -----------------------------------------------------------------------------
 
@@ -197,3 +198,30 @@ def phones(display: str, allowed: frozenset[str]) -> list[tuple[int, int]]:
 
 def split_clauses(text: str) -> list[str]:
     return [c.strip() for c in crisis._CLAUSES.split(text) if c.strip()]
+
+
+# --- stages/abuse.py --------------------------------------------------------------------------
+
+_ST_BETWEEN = re.compile(r"[^a-z0-9@$!|*]+")
+
+
+@cache
+def _looking_behind(spaced: str) -> re.Pattern[str]:
+    """The gate's sequence regex as it was: a look-behind for a token start, no padding."""
+    return re.compile("(?<![^ ])" + spaced.removeprefix(" "))
+
+
+def safetype_may_flag(display: str) -> bool:
+    gate = abuse._SAFETYPE_GATE
+    if gate is None or not display.isascii():
+        return True
+    single, longer = gate
+    lowered = display.lower()
+    folded = abuse._RUN_TAIL.sub("", lowered.translate(abuse._ST_FOLD))
+    if single is not None and single.search(folded):
+        return True
+    if longer is None:
+        return False
+    tokens = abuse._ST_EDGES.sub("", _ST_BETWEEN.sub(" ", lowered))
+    tokens = abuse._RUN_TAIL.sub("", tokens.translate(abuse._ST_LEET_TABLE))
+    return _looking_behind(longer.pattern).search(tokens) is not None

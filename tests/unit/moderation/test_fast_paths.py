@@ -190,6 +190,25 @@ def test_safetype_is_asked_whenever_it_can_flag(words: list[str]) -> None:
         assert abuse._safetype_may_flag(text)
 
 
+_GATE_WORDS = [
+    *["you", "YOU", "y0u", "u", "ur", "r", "are", "@re", "such", "a", "loser", "idiot", "1d10t"],
+    *["!idiot!", "|diot", "st*pid", "kys", "k y s", "go", "die", "kill", "yourself", "nobody"],
+    *["jews", "j3ws", "muslims", "should", "sh0uld", "must", "be", "burn", "exterminated"],
+    *["whores", "fag", "r3tard", "today", "i", "feel", "fine", "thank", "all", "sharing"],
+]
+_GATE_SEPARATORS = [" ", "", ",", ". ", "!", "!!", "*", "|", "-", "_", "\t", "  ", "\n", "?'"]
+
+
+def test_safetype_gate_reads_texts_as_it_did() -> None:
+    rng = random.Random(9)
+    texts = list(TEXTS)
+    for _ in range(20_000):
+        words = (rng.choice(_GATE_WORDS) for _ in range(rng.randint(0, 9)))
+        texts.append("".join(w + rng.choice(_GATE_SEPARATORS) for w in words))
+    for text in texts:
+        assert abuse._safetype_may_flag(text) == reference.safetype_may_flag(text), text
+
+
 def test_a_full_name_split_by_a_tab_or_a_line_break() -> None:
     # Used to raise IndexError from the pipeline ("never raises on any str").
     pipeline = default_pipeline()
