@@ -2,8 +2,7 @@
 
 ``wire`` is called once per event and its bytes are shared by every recipient. ``record`` and
 ``from_record`` carry the whole event, audience included, through a log backend that stores
-bytes (Redis), and through the memory backend's retained events (kept as bytes so that the
-garbage collector does not walk them).
+bytes (Redis); the memory backend keeps the objects and never calls them.
 """
 
 from __future__ import annotations

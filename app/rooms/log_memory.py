@@ -3,13 +3,6 @@
 One process, zero set-up, nothing on disk. Retained events (for resume) are a bounded deque per
 room; subscribers get their own pending list, filled by ``append``, so a follower that is slow
 to run never loses an event to trimming.
-
-The retained events are kept as ``(seq, at, codec.record(event))`` tuples, not as objects: a
-tuple of numbers and bytes is out of the garbage collector's sight (CPython stops tracking it),
-where an envelope, its event and its audience are three objects every full collection walks.
-With a thousand events per room kept for resume, those walks took 285-308 ms under load
-(docs/benchmarks.md). Subscribers still get the objects ``append`` made; only ``read`` (resume,
-a new subscriber's backlog) decodes.
 """
 
 from __future__ import annotations
@@ -20,7 +13,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
-from app.rooms import codec
 from app.rooms.events import Envelope, RoomEvent
 from app.rooms.log import LogLimits, ReadResult
 from app.rooms.types import MeetingId, Seq
@@ -39,7 +31,7 @@ class _Room:
     __slots__ = ("events", "seq", "epoch", "subscribers", "snapshot")
 
     def __init__(self) -> None:
-        self.events: deque[tuple[int, int, bytes]] = deque()  # (seq, at, codec.record)
+        self.events: deque[Envelope] = deque()
         self.seq = 0
         self.epoch = secrets.token_urlsafe(6)
         self.subscribers: set[_Subscriber] = set()
@@ -67,7 +59,7 @@ class MemoryRoomLog:
         for event in events:
             r.seq += 1
             out.append(Envelope(seq=Seq(r.seq), at=at, event=event))
-        r.events.extend((e.seq, at, codec.record(e.event)) for e in out)
+        r.events.extend(out)
         self._trim(r, at)
         for sub in r.subscribers:
             sub.pending.extend(out)
@@ -79,16 +71,16 @@ class MemoryRoomLog:
         while len(r.events) > limit:
             r.events.popleft()
         oldest = now - self._limits.max_age_ms
-        while r.events and r.events[0][1] < oldest:
+        while r.events and r.events[0].at < oldest:
             r.events.popleft()
 
     async def read(self, room: MeetingId, after: Seq) -> ReadResult:
         r = self._room(room)
         batch: list[Envelope] = []
-        for seq, at, data in reversed(r.events):
-            if seq <= after:
+        for envelope in reversed(r.events):
+            if envelope.seq <= after:
                 break
-            batch.append(codec.from_record(Seq(seq), at, data))
+            batch.append(envelope)
         batch.reverse()
         first = batch[0].seq if batch else r.seq + 1
         return ReadResult(events=batch, complete=first == after + 1, epoch=r.epoch)
