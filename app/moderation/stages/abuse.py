@@ -293,10 +293,9 @@ _ST_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!|*")
 # On lower-cased ASCII text: every character between tokens made a space (runs of spaces are
 # collapsed later with every other run), and the same with leet mapped in the same pass (when
 # no "*!|" needs trimming first).
-_ST_SPACE_OUT = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ST_TOKEN_CHARS})
-_ST_TOKENS = str.maketrans(
-    {**{chr(c): " " for c in range(128) if chr(c) not in _ST_TOKEN_CHARS}, **_ST_LEET}
-)
+_ST_SPACES = {chr(c): " " for c in range(128) if chr(c) not in _ST_TOKEN_CHARS}
+_ST_SPACE_OUT = str.maketrans(_ST_SPACES)
+_ST_TOKENS = str.maketrans({**_ST_SPACES, **_ST_LEET})
 _ST_EDGES = re.compile(r"(?<![^ ])[*!|]+|[*!|]+(?![^ ])")
 _RUN_TAIL = re.compile(r"(?<=(.))\1+", re.DOTALL)
 _ST_LETTER = re.compile(r"[a-z]")
