@@ -5,6 +5,7 @@ A plain frozen dataclass, not a row or a wire model: the room core must not reac
 database on the message path (DESIGN.md), so it gets an immutable copy it can keep.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -62,15 +63,25 @@ class MeetingRuntime:
         return tuple(f.display_name for f in self.facilitators)
 
 
+class _Failed:
+    """The result a read in flight hands its waiters when it failed or was cancelled."""
+
+
+_FAILED = _Failed()
+
+
 class RecentViews:
     """Participants' view of meetings (``meeting_access(db, id, None)``), kept a few seconds.
 
     A meeting's start brings everyone's join at once: hundreds of ticket requests for one
     meeting, each reading the meeting, its owner and its co-facilitators (three queries, about a
-    quarter of a join's server time). Kept ``ttl_s`` seconds, they are read once per burst.
-    Edits and deletions made through this process forget the entry at once; other workers see
-    them within ``ttl_s``. Only meetings that exist are kept (guessing ids cannot fill it), at
-    most ``max_entries``. Holds meeting definitions only, nothing about members.
+    quarter of a join's server time). Kept ``ttl_s`` seconds, they are read once per burst, and
+    requests that arrive while the meeting is being read wait for that one read instead of
+    starting their own (with 128 joins in flight, each of them used to read it). Edits and
+    deletions made through this process forget the entry at once, and a read that was in flight
+    then is not kept; other workers see them within ``ttl_s``. Only meetings that exist are kept
+    (guessing ids cannot fill it), at most ``max_entries``. Holds meeting definitions only,
+    nothing about members.
     """
 
     def __init__(
@@ -83,24 +94,63 @@ class RecentViews:
         self._max = max_entries
         self._clock = clock
         self._views: dict[str, tuple[float, MeetingRuntime]] = {}
+        # The read in flight per meeting: its result, or _FAILED when the reader failed or was
+        # cancelled (its waiters then read for themselves).
+        self._reading: dict[str, asyncio.Future[MeetingRuntime | None | _Failed]] = {}
 
     async def get(
         self, meeting_id: str, load: Callable[[], Awaitable[MeetingRuntime | None]]
     ) -> MeetingRuntime | None:
-        now = self._clock()
-        kept = self._views.get(meeting_id)
-        if kept is not None and kept[0] > now:
-            return kept[1]
-        view = await load()
+        while True:
+            kept = self._views.get(meeting_id)
+            if kept is not None and kept[0] > self._clock():
+                return kept[1]
+            reading = self._reading.get(meeting_id)
+            if reading is None:
+                break
+            # Shielded: a waiter that goes away must not cancel the read the others wait for.
+            got = await asyncio.shield(reading)
+            if not isinstance(got, _Failed):
+                return got
+            # That read failed or its request went away: the first to wake reads again.
+        mine: asyncio.Future[MeetingRuntime | None | _Failed] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._reading[meeting_id] = mine
+        try:
+            view = await load()
+        except BaseException:
+            self._read(meeting_id, mine, _FAILED)
+            raise
+        if not self._read(meeting_id, mine, view):
+            return view  # forgotten meanwhile: an edit may have landed after the read
         if view is None:
             self._views.pop(meeting_id, None)
-            return None
+        else:
+            self._keep(meeting_id, view)
+        return view
+
+    def _read(
+        self,
+        meeting_id: str,
+        reading: asyncio.Future[MeetingRuntime | None | _Failed],
+        result: MeetingRuntime | None | _Failed,
+    ) -> bool:
+        """End a read: hand its waiters the result; False when it was forgotten meanwhile."""
+        current = self._reading.get(meeting_id) is reading
+        if current:
+            del self._reading[meeting_id]
+        reading.set_result(result)
+        return current
+
+    def _keep(self, meeting_id: str, view: MeetingRuntime) -> None:
+        now = self._clock()
         if len(self._views) >= self._max:
             self._views = {k: v for k, v in self._views.items() if v[0] > now}
             if len(self._views) >= self._max:
                 self._views.clear()
         self._views[meeting_id] = (now + self._ttl_s, view)
-        return view
 
     def forget(self, meeting_id: str) -> None:
         self._views.pop(meeting_id, None)
+        self._reading.pop(meeting_id, None)
