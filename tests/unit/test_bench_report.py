@@ -20,3 +20,40 @@ def test_cpu_at_fixed_is_the_bare_figure_without_children() -> None:
     # Results written before the split was measured have no such field.
     assert report._cpu_at_fixed({"cpu_us_at_fixed": 9.5}) == "9.5"
     assert report._cpu_at_fixed(_e(None, None)) == report._num(None, 1)
+
+
+def _stepped(offers: list[tuple[float, float, bool]]) -> dict[str, Any]:
+    """An (e) result from (offered, delivered, passed) steps, as bench/run.py writes it."""
+    steps = [{"offered_deliveries_s": o, "delivered_s": d, "pass": ok} for o, d, ok in offers]
+    best = max((s for s in steps if s["pass"]), key=lambda s: s["delivered_s"])
+    return {"steps": steps, "max_sustained_step": best, "max_sustained_s": best["delivered_s"]}
+
+
+def _targets(haven: dict[str, Any], socketio: dict[str, Any]) -> str:
+    res = {
+        "profile": {"name": "full", "e_fixed": 20_000, "a_rate": 2000},
+        "targets": {"haven": {"e": haven}, "socketio-node": {"e": socketio}},
+        "variants": {},
+    }
+    return "\n".join(report._targets_section(res))
+
+
+def test_maxima_in_the_same_interval_of_the_search_are_level() -> None:
+    # Both passed 100,000/s and failed 107,500/s: 99,980 against 100,000 delivered is noise.
+    haven = _stepped(
+        [(100_000, 99_980, True), (130_000, 129_990, False), (107_500, 107_550, False)]
+    )
+    socketio = _stepped(
+        [(100_000, 99_990, False), (100_000, 100_000, True), (107_500, 107_490, False)]
+    )
+    row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
+    assert "both passed 100,000/s and failed 107,500/s" in row
+    assert row.endswith("| met |")
+
+
+def test_maxima_in_different_intervals_compare_as_measured() -> None:
+    haven = _stepped([(100_000, 99_980, True), (107_500, 107_550, False)])
+    socketio = _stepped([(107_500, 107_500, True), (115_000, 114_990, False)])
+    row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
+    assert "both passed" not in row
+    assert row.endswith("| **missed** |")
