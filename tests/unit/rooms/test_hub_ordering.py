@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from app.rooms import commands as sys
+from app.rooms import hub as hub_module
 from app.rooms import protocol as p
 from app.rooms.hub import Hub
 from app.rooms.log import LogLimits
@@ -68,5 +71,25 @@ async def test_chat_is_not_held_back_by_the_ordering() -> None:
             *(room.submit(MemberId("ann"), sys.Post(cid=f"c{i}", text="hi")) for i in range(5))
         )
         assert all(isinstance(r, list) and r for r in posts)
+    finally:
+        await hub.close()
+
+
+async def test_a_burst_of_joins_does_not_wait_for_write_coalescing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Joins are decided one at a time, each once the previous one is applied. The follower's
+    # pause for more events under load must not be paid once per join: with a 0.2 s pause,
+    # 20 joins would take 4 s.
+    monkeypatch.setattr(hub_module, "COALESCE_S", 0.2)
+    hub = Hub(log=MemoryRoomLog(LogLimits()))
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        async with asyncio.timeout(1.5):
+            results = await asyncio.gather(*(room.submit(None, join(f"m{i}")) for i in range(20)))
+            last = max(r[-1].seq for r in results if isinstance(r, list) and r)
+            await room.caught_up(last)
+        assert len(room.state.members) == 20
     finally:
         await hub.close()
