@@ -46,6 +46,8 @@ BANNED = 4011
 DENIED = 4014
 
 TICK_S = 1.0
+LOG_TRIM_EVERY_S = 10.0
+"""How often a quiet room's log is trimmed by age (busy rooms are trimmed by their appends)."""
 COALESCE_S = 0.003
 """Under load, how long a room's follower waits for more events before the next write (not
 while a command waits for the replica: see ``_follow``)."""
@@ -124,7 +126,8 @@ class RoomChannel:
     _order: asyncio.Lock | None = None
     """Serialises the decisions that change membership, roles or the phase (see submit)."""
     _ordered: int = 0
-    """Commands in or waiting for that section (the lock is briefly free between two)."""
+    """Members' commands in or waiting for that section (the lock is briefly free between
+    two); the timers' tick is not counted."""
 
     async def start(self) -> None:
         """Open the room's log and start following it from the replica's seq.
@@ -181,13 +184,15 @@ class RoomChannel:
             return await self._decide_and_append(actor, cmd)
         if self._order is None:
             self._order = asyncio.Lock()
-        self._ordered += 1
+        # The timers' tick waits its turn like the rest, but nobody waits for it.
+        waited_for = not isinstance(cmd, Tick)
+        self._ordered += waited_for
         try:
             async with self._order:
                 await self._settle()
                 return await self._decide_and_append(actor, cmd)
         finally:
-            self._ordered -= 1
+            self._ordered -= waited_for
 
     async def _settle(self) -> None:
         """Wait (briefly) until the replica has applied what the log holds now."""
@@ -214,8 +219,8 @@ class RoomChannel:
         return await self.log.append(self.meeting_id, decision, now)
 
     def _awaited(self) -> bool:
-        """Whether a command or a joiner is waiting for the replica to apply the log."""
-        return bool(self._waiters) or self._ordered > 0
+        """Whether a member's command (a join, say) waits for the replica to apply the log."""
+        return self._ordered > 0
 
     async def caught_up(self, seq: int) -> None:
         """Return once the replica has applied the event at ``seq``."""
@@ -450,6 +455,9 @@ class RoomChannel:
         return min(present) in self.conns
 
     async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_trim = loop.time() + LOG_TRIM_EVERY_S
+        quiet_since_seq = self.state.seq
         while True:
             await asyncio.sleep(TICK_S)
             if self.ended:
@@ -459,6 +467,24 @@ class RoomChannel:
             result = await self.submit(None, Tick())
             if isinstance(result, Rejection):  # pragma: no cover - Tick is never rejected
                 logger.warning("tick rejected: %s", result.code)
+            if loop.time() >= next_trim:
+                next_trim = loop.time() + LOG_TRIM_EVERY_S
+                if self.state.seq == quiet_since_seq:
+                    await self._trim_quiet_log()
+                quiet_since_seq = self.state.seq
+
+    async def _trim_quiet_log(self) -> None:
+        """Trim a quiet room's log by age. Appends trim it, so a room that has nothing to append
+        (everyone silent, or everyone gone while it waits to end) would otherwise keep what was
+        said until it ends, 30 minutes after its last member left. A snapshot of the replica is
+        saved first when events came since the last one: a worker that opens the room later
+        starts from it, not from the events trimmed."""
+        if self._snapshotting is not None and not self._snapshotting.done():
+            await asyncio.wait([self._snapshotting])
+        if self.state.seq > self._snap_seq:
+            await asyncio.wait([self._snapshot_soon(self.clock())])
+        if not self.ended:
+            await self.log.trim(self.meeting_id, self.clock())
 
 
 @dataclass

@@ -56,6 +56,10 @@ class RoomLog(Protocol):
     async def append(self, room: MeetingId, events: Sequence[RoomEvent], at: int) -> list[Envelope]:
         """Append atomically with consecutive seqs; return the stamped envelopes."""
 
+    async def trim(self, room: MeetingId, now: int) -> None:
+        """Drop the events older than ``max_age_ms`` at ``now``, as ``append`` does: for a room
+        that has nothing to append, whose events would otherwise stay until it ends."""
+
     async def read(self, room: MeetingId, after: Seq) -> ReadResult: ...
 
     def subscribe(self, room: MeetingId, after: Seq) -> AsyncIterator[list[Envelope]]: ...

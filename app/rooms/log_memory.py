@@ -66,6 +66,11 @@ class MemoryRoomLog:
             sub.wake.set()
         return out
 
+    async def trim(self, room: MeetingId, now: int) -> None:
+        r = self._rooms.get(room)
+        if r is not None:
+            self._trim(r, now)
+
     def _trim(self, r: _Room, now: int) -> None:
         limit = self._limits.max_events
         while len(r.events) > limit:

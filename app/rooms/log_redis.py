@@ -101,10 +101,37 @@ end
 
 _OPEN = _OPEN_LOG + "return open_log()"
 
+# Drops the entries older than ``now - max_age`` (ms), looking at most at AGE_TRIM_BATCH of them;
+# true when all of those went (more may be left).
+_AGE_TRIM = """
+local function age_trim(now, max_age)
+  local cutoff = now - max_age
+  local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+  if head[1] and tonumber(head[1][2][2]) < cutoff then
+    local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', {AGE_TRIM_BATCH})
+    local keep = nil
+    for _, entry in ipairs(old) do
+      if tonumber(entry[2][2]) >= cutoff then
+        keep = entry[1]
+        break
+      end
+    end
+    local more = keep == nil
+    if more then
+      keep = (tonumber(string.match(old[#old][1], '^%d+')) + 1) .. '-0'
+    end
+    redis.call('XTRIM', KEYS[1], 'MINID', keep)
+    return more
+  end
+  return false
+end
+""".replace("{AGE_TRIM_BATCH}", str(AGE_TRIM_BATCH))
+
 # ARGV[3] = at (ms), ARGV[4] = max events, ARGV[5] = max age (ms), ARGV[6..] = records.
 # Returns the first seq handed out.
 _APPEND = (
     _OPEN_LOG
+    + _AGE_TRIM
     + """
 open_log()
 local n = #ARGV - 5
@@ -114,27 +141,25 @@ for i = 1, n do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], (first + i - 1) .. '-0',
              'at', ARGV[3], 'd', ARGV[5 + i])
 end
-local cutoff = tonumber(ARGV[3]) - tonumber(ARGV[5])
-local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-if head[1] and tonumber(head[1][2][2]) < cutoff then
-  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', {AGE_TRIM_BATCH})
-  local keep = nil
-  for _, entry in ipairs(old) do
-    if tonumber(entry[2][2]) >= cutoff then
-      keep = entry[1]
-      break
-    end
-  end
-  if keep == nil then
-    keep = (tonumber(string.match(old[#old][1], '^%d+')) + 1) .. '-0'
-  end
-  redis.call('XTRIM', KEYS[1], 'MINID', keep)
-end
+age_trim(tonumber(ARGV[3]), tonumber(ARGV[5]))
 for i = 1, 4 do
   redis.call('EXPIRE', KEYS[i], ARGV[2])
 end
 return first
-""".replace("{AGE_TRIM_BATCH}", str(AGE_TRIM_BATCH))
+"""
+)
+
+# ARGV[1] = now (ms), ARGV[2] = max age (ms). A log that does not exist stays so. At most 8
+# batches: a whole log of the default 1,000 events.
+_TRIM = (
+    _AGE_TRIM
+    + """
+for i = 1, 8 do
+  if not age_trim(tonumber(ARGV[1]), tonumber(ARGV[2])) then
+    break
+  end
+end
+"""
 )
 
 # ARGV[3] = first entry id wanted. Returns {epoch, last seq, entries}, all as of one instant.
@@ -209,6 +234,7 @@ class RedisRoomLog:
         )
         self._open = self._redis.register_script(_OPEN)
         self._append = self._redis.register_script(_APPEND)
+        self._trim = self._redis.register_script(_TRIM)
         self._read = self._redis.register_script(_READ)
         self._save_snapshot = self._redis.register_script(_SAVE_SNAPSHOT)
         self._closing: asyncio.Future[None] | None = None
@@ -239,6 +265,9 @@ class RedisRoomLog:
         return [
             Envelope(seq=Seq(int(first) + i), at=at, event=event) for i, event in enumerate(events)
         ]
+
+    async def trim(self, room: MeetingId, now: int) -> None:
+        await self._trim(keys=RoomKeys.of(room).all, args=[now, self._limits.max_age_ms])
 
     async def read(self, room: MeetingId, after: Seq) -> ReadResult:
         epoch, seq, entries = await self._read(

@@ -227,6 +227,26 @@ async def test_age_trimming_spreads_its_work_but_catches_up(open_log: OpenLog) -
     assert read.events == fresh  # four appends removed 300 old entries between them
 
 
+async def test_trim_drops_what_is_past_the_age_without_an_append(open_log: OpenLog) -> None:
+    # A room with nothing to append (everyone silent, or gone while it waits to end) must not
+    # keep what was said past the age limit until it ends.
+    log = open_log(LogLimits(max_events=1000, max_age_ms=60_000, ttl_s=600))
+    appended = await append_many(log, 300, at=T0)  # more than one batch of Redis's age trim
+    late = await log.append(ROOM, [said(300)], T0 + 30_000)
+    await log.trim(ROOM, T0 + 59_000)
+    assert (await log.read(ROOM, Seq(0))).events == [*appended, *late]
+    await log.trim(ROOM, T0 + 61_000)
+    read = await log.read(ROOM, Seq(0))
+    assert not read.complete and read.events == late
+    await log.trim(ROOM, T0 + 91_000)
+    assert (await log.read(ROOM, Seq(0))).events == []
+    assert (await log.read(ROOM, Seq(301))).complete  # the position itself is kept
+    assert await log.last_seq(ROOM) == 301
+    other = MeetingId("never-opened")
+    await log.trim(other, T0)
+    assert await log.epoch(other) is None  # trimming does not create a log
+
+
 async def test_subscribe_replays_then_follows_without_gaps(room_log: RoomLog) -> None:
     before = await append_many(room_log, 5)
     reader = asyncio.create_task(take(room_log, after=2, until=65))
@@ -574,3 +594,37 @@ async def test_a_stopping_worker_leaves_its_state_behind(room_log: RoomLog) -> N
     saved = await room_log.load_snapshot(ROOM)
     assert saved is not None and saved[0] == last
     assert load_state(saved[1]) == room.state
+
+
+async def test_a_quiet_room_is_trimmed_and_a_later_worker_still_opens_it(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Everyone said things and left: the room waits to end with nothing to append. Its tick
+    trims the log by age (after saving a snapshot), and a worker that opens the room after
+    that starts from the snapshot."""
+    monkeypatch.setattr(hub_module, "TICK_S", 0.01 * UNIT)
+    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02 * UNIT)
+    log_a, log_b = two_worker_logs(LogLimits(max_events=1000, max_age_ms=60_000, ttl_s=600))
+    a, b = Hub(log=log_a), Hub(log=log_b)
+    try:
+        room_a = await a.room(ROOM, config_loader())
+        assert room_a is not None
+        last = await run_meeting(room_a, 5)
+        for name in ("ann", "bob", "cat", "host"):
+            last = await submitted(room_a, name, p.Leave(t="leave"))
+        assert not room_a.state.members
+        assert any(isinstance(e.event, ev.Said) for e in (await log_a.read(ROOM, Seq(0))).events)
+        now = a.clock()
+        a.clock = lambda: now + 61_000  # a minute past the age limit
+        async with asyncio.timeout(5 * UNIT):
+            while (await log_a.read(ROOM, Seq(0))).events:  # noqa: ASYNC110  # the tick trims
+                await asyncio.sleep(0.01 * UNIT)
+        assert (await log_a.read(ROOM, Seq(last))).complete
+        room_b = await b.room(ROOM, config_loader())
+        assert room_b is not None
+        await caught_up(room_b, seq=last)
+        assert room_b.state == room_a.state
+    finally:
+        await a.close()
+        await b.close()
