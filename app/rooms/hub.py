@@ -470,7 +470,10 @@ class RoomChannel:
             if loop.time() >= next_trim:
                 next_trim = loop.time() + LOG_TRIM_EVERY_S
                 if self.state.seq == quiet_since_seq:
-                    await self._trim_quiet_log()
+                    try:
+                        await self._trim_quiet_log()
+                    except Exception as exc:  # noqa: BLE001 - the timers must keep running
+                        logger.warning("trimming a quiet room's log failed: %s", type(exc).__name__)
                 quiet_since_seq = self.state.seq
 
     async def _trim_quiet_log(self) -> None:

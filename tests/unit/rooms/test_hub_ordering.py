@@ -93,3 +93,39 @@ async def test_a_burst_of_joins_does_not_wait_for_write_coalescing(
         assert len(room.state.members) == 20
     finally:
         await hub.close()
+
+
+class FailingTrimLog(MemoryRoomLog):
+    """A log whose age trimming fails, as a Redis call can."""
+
+    trims = 0
+
+    async def trim(self, room: MeetingId, now: int) -> None:
+        self.trims += 1
+        raise OSError("connection lost")
+
+
+async def test_a_failing_trim_does_not_stop_the_room_timers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_module, "TICK_S", 0.01)
+    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02)
+    log = FailingTrimLog(LogLimits())
+    hub = Hub(log=log)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        joined = await room.submit(None, join("ann"))
+        assert isinstance(joined, list)
+        left = await room.submit(MemberId("ann"), p.Leave(t="leave"))
+        assert isinstance(left, list)
+        async with asyncio.timeout(2):
+            while log.trims < 2:  # noqa: ASYNC110  # the tick trims the quiet, empty room
+                await asyncio.sleep(0.01)
+            # Past the idle end: the timers, still running, end the empty meeting.
+            now = hub.clock()
+            hub.clock = lambda: now + room.state.config.idle_end_ms + 1
+            while not room.ended:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    finally:
+        await hub.close()
