@@ -122,6 +122,8 @@ class RoomChannel:
     ended: bool = False
     _snap_seq: int = 0
     _snap_at: int = 0
+    _saved_seq: int = 0
+    """The seq of the newest snapshot known to be saved (``_snap_seq`` is the newest begun)."""
     _snapshotting: asyncio.Task[None] | None = None
     _order: asyncio.Lock | None = None
     """Serialises the decisions that change membership, roles or the phase (see submit)."""
@@ -303,7 +305,7 @@ class RoomChannel:
         if saved is None or saved[0] <= self.state.seq:
             return False
         self.state = load_state(saved[1])
-        self._snap_seq = self.state.seq
+        self._snap_seq = self._saved_seq = self.state.seq
         return True
 
     async def _resync(self) -> bool:
@@ -347,6 +349,7 @@ class RoomChannel:
         if self.ended:
             return  # the room is being dropped; a snapshot must not outlive it
         await self.log.save_snapshot(self.meeting_id, state.seq, dump_state(state))
+        self._saved_seq = max(self._saved_seq, state.seq)
 
     # -- snapshots (end) ---------------------------------------------------------------------
 
@@ -488,15 +491,23 @@ class RoomChannel:
     async def _trim_quiet_log(self) -> None:
         """Trim a quiet room's log by age. Appends trim it, so a room that has nothing to append
         (everyone silent, or everyone gone while it waits to end) would otherwise keep what was
-        said until it ends, 30 minutes after its last member left. A snapshot of the replica is
-        saved first when events came since the last one: a worker that opens the room later
-        starts from it, not from the events trimmed."""
+        said until it ends, 30 minutes after its last member left.
+
+        A room with no members at all (everyone left, or was removed at the end of their resume
+        window) drops everything it retained: the log keeps events for members who resume, and
+        nobody can any more. A snapshot of the replica is saved first when events came since the
+        last one: a worker that opens the room later starts from it, not from the events
+        trimmed."""
         if self._snapshotting is not None and not self._snapshotting.done():
             await asyncio.wait([self._snapshotting])
         if self.state.seq > self._snap_seq:
             await asyncio.wait([self._snapshot_soon(self.clock())])
-        if not self.ended:
-            await self.log.trim(self.meeting_id, self.clock())
+        if self.ended:
+            return
+        through = Seq(0)
+        if not self.state.members and self._saved_seq == self.state.seq:
+            through = self.state.seq
+        await self.log.trim(self.meeting_id, self.clock(), through=through)
 
 
 @dataclass

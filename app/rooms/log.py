@@ -19,6 +19,8 @@ Contract, for every backend:
   also later, for a follower that fell behind the trimming): never a silent gap.
 - ``epoch(room)`` changes whenever the log may have lost history (a new log for the same room
   after a restart, a flushed Redis): a client that resumes with another epoch gets a snapshot.
+- ``trim(room, now, through=seq)`` drops what is past the age at ``now`` and everything up to
+  ``seq``; the room's position (``last_seq``, the epoch, the snapshot) stays.
 - ``drop(room)`` deletes the room's events and snapshot; nothing of it remains in the backend.
 - ``claim(key, ttl_s)`` is true exactly once per key within ``ttl_s`` across all workers (single
   use of join tickets).
@@ -56,9 +58,10 @@ class RoomLog(Protocol):
     async def append(self, room: MeetingId, events: Sequence[RoomEvent], at: int) -> list[Envelope]:
         """Append atomically with consecutive seqs; return the stamped envelopes."""
 
-    async def trim(self, room: MeetingId, now: int) -> None:
+    async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
         """Drop the events older than ``max_age_ms`` at ``now``, as ``append`` does: for a room
-        that has nothing to append, whose events would otherwise stay until it ends."""
+        that has nothing to append, whose events would otherwise stay until it ends. Also drop
+        every event up to and including ``through`` (a room nobody can resume in any more)."""
 
     async def read(self, room: MeetingId, after: Seq) -> ReadResult: ...
 

@@ -66,10 +66,13 @@ class MemoryRoomLog:
             sub.wake.set()
         return out
 
-    async def trim(self, room: MeetingId, now: int) -> None:
+    async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
         r = self._rooms.get(room)
-        if r is not None:
-            self._trim(r, now)
+        if r is None:
+            return
+        while r.events and r.events[0].seq <= through:
+            r.events.popleft()
+        self._trim(r, now)
 
     def _trim(self, r: _Room, now: int) -> None:
         limit = self._limits.max_events

@@ -149,11 +149,15 @@ return first
 """
 )
 
-# ARGV[1] = now (ms), ARGV[2] = max age (ms). A log that does not exist stays so. At most 8
-# batches: a whole log of the default 1,000 events.
+# ARGV[1] = now (ms), ARGV[2] = max age (ms), ARGV[3] = first entry id to keep whatever its
+# age ("0-0": none dropped by position). A log that does not exist stays so. At most 8 batches
+# by age: a whole log of the default 1,000 events.
 _TRIM = (
     _AGE_TRIM
     + """
+if ARGV[3] ~= '0-0' then
+  redis.call('XTRIM', KEYS[1], 'MINID', ARGV[3])
+end
 for i = 1, 8 do
   if not age_trim(tonumber(ARGV[1]), tonumber(ARGV[2])) then
     break
@@ -266,8 +270,9 @@ class RedisRoomLog:
             Envelope(seq=Seq(int(first) + i), at=at, event=event) for i, event in enumerate(events)
         ]
 
-    async def trim(self, room: MeetingId, now: int) -> None:
-        await self._trim(keys=RoomKeys.of(room).all, args=[now, self._limits.max_age_ms])
+    async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
+        keep = f"{through + 1}-0" if through > 0 else "0-0"
+        await self._trim(keys=RoomKeys.of(room).all, args=[now, self._limits.max_age_ms, keep])
 
     async def read(self, room: MeetingId, after: Seq) -> ReadResult:
         epoch, seq, entries = await self._read(

@@ -247,6 +247,27 @@ async def test_trim_drops_what_is_past_the_age_without_an_append(open_log: OpenL
     assert await log.epoch(other) is None  # trimming does not create a log
 
 
+async def test_trim_through_a_seq_drops_everything_up_to_it_whatever_its_age(
+    room_log: RoomLog,
+) -> None:
+    appended = await append_many(room_log, 300, at=T0)  # more than one batch of Redis's trim
+    await room_log.save_snapshot(ROOM, Seq(250), b"state")
+    await room_log.trim(ROOM, T0, through=Seq(250))
+    read = await room_log.read(ROOM, Seq(0))
+    assert not read.complete and read.events == appended[250:]
+    assert (await room_log.read(ROOM, Seq(250))).complete
+    await room_log.trim(ROOM, T0, through=Seq(300))
+    assert (await room_log.read(ROOM, Seq(0))).events == []
+    assert (await room_log.read(ROOM, Seq(300))).complete  # the position itself is kept
+    assert await room_log.last_seq(ROOM) == 300
+    assert await room_log.load_snapshot(ROOM) == (250, b"state")
+    nxt = await room_log.append(ROOM, [said(301)], T0)
+    assert seqs(nxt) == [301]
+    other = MeetingId("never-opened")
+    await room_log.trim(other, T0, through=Seq(5))
+    assert await room_log.epoch(other) is None  # trimming does not create a log
+
+
 async def test_subscribe_replays_then_follows_without_gaps(room_log: RoomLog) -> None:
     before = await append_many(room_log, 5)
     reader = asyncio.create_task(take(room_log, after=2, until=65))
@@ -594,6 +615,45 @@ async def test_a_stopping_worker_leaves_its_state_behind(room_log: RoomLog) -> N
     saved = await room_log.load_snapshot(ROOM)
     assert saved is not None and saved[0] == last
     assert load_state(saved[1]) == room.state
+
+
+async def test_a_room_everyone_left_drops_what_it_kept_and_a_later_worker_still_opens_it(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The log keeps events for members who resume. Once the room has no member left (they
+    left, or their resume window ended), nobody can: its tick drops everything, long before
+    the age limit, after saving a snapshot that a worker opening the room later starts from.
+    While one member may still resume, nothing goes."""
+    monkeypatch.setattr(hub_module, "TICK_S", 0.01 * UNIT)
+    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02 * UNIT)
+    log_a, log_b = two_worker_logs(LogLimits(max_events=1000, max_age_ms=900_000, ttl_s=600))
+    a, b = Hub(log=log_a), Hub(log=log_b)
+    try:
+        room_a = await a.room(ROOM, config_loader())
+        assert room_a is not None
+        last = await run_meeting(room_a, 5)
+        for name in ("ann", "bob", "host"):
+            last = await submitted(room_a, name, p.Leave(t="leave"))
+        last = await submitted(room_a, "cat", sys.Disconnect(member=MemberId("cat"), conn="c-cat"))
+        assert MemberId("cat") in room_a.state.members  # away: may resume within the window
+        for _ in range(10):  # several trim periods
+            await asyncio.sleep(0.02 * UNIT)
+        kept = (await log_a.read(ROOM, Seq(0))).events
+        assert any(isinstance(e.event, ev.Said) for e in kept)
+        last = await submitted(room_a, "cat", p.Leave(t="leave"))
+        assert not room_a.state.members
+        async with asyncio.timeout(5 * UNIT):
+            while (await log_a.read(ROOM, Seq(0))).events:  # noqa: ASYNC110  # the tick trims
+                await asyncio.sleep(0.01 * UNIT)
+        assert (await log_a.read(ROOM, Seq(last))).complete
+        room_b = await b.room(ROOM, config_loader())
+        assert room_b is not None
+        await caught_up(room_b, seq=last)
+        assert room_b.state == room_a.state
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def test_a_quiet_room_is_trimmed_and_a_later_worker_still_opens_it(

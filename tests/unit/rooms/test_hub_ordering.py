@@ -18,7 +18,7 @@ from app.rooms.hub import Hub
 from app.rooms.log import LogLimits
 from app.rooms.log_memory import MemoryRoomLog
 from app.rooms.state import RoomConfig
-from app.rooms.types import MeetingId, MemberId
+from app.rooms.types import MeetingId, MemberId, Seq
 
 ROOM = MeetingId("race-room")
 
@@ -100,7 +100,7 @@ class FailingTrimLog(MemoryRoomLog):
 
     trims = 0
 
-    async def trim(self, room: MeetingId, now: int) -> None:
+    async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
         self.trims += 1
         raise OSError("connection lost")
 
@@ -127,5 +127,43 @@ async def test_a_failing_trim_does_not_stop_the_room_timers(
             hub.clock = lambda: now + room.state.config.idle_end_ms + 1
             while not room.ended:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
+    finally:
+        await hub.close()
+
+
+class FailingSnapshotLog(MemoryRoomLog):
+    """A log that cannot save snapshots (Redis unreachable for that call); records its trims."""
+
+    def __init__(self, limits: LogLimits) -> None:
+        super().__init__(limits)
+        self.throughs: list[int] = []
+
+    async def save_snapshot(self, room: MeetingId, seq: Seq, data: bytes) -> None:
+        raise OSError("connection lost")
+
+    async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
+        self.throughs.append(through)
+        await super().trim(room, now, through=through)
+
+
+async def test_an_emptied_room_keeps_its_events_while_no_snapshot_is_saved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A worker that opens the room later starts from the snapshot; without one it needs the
+    # events, so only the age limit trims them.
+    monkeypatch.setattr(hub_module, "TICK_S", 0.01)
+    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02)
+    log = FailingSnapshotLog(LogLimits())
+    hub = Hub(log=log)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        assert isinstance(await room.submit(None, join("ann")), list)
+        assert isinstance(await room.submit(MemberId("ann"), p.Leave(t="leave")), list)
+        async with asyncio.timeout(2):
+            while len(log.throughs) < 3:  # noqa: ASYNC110  # the tick trims the empty room
+                await asyncio.sleep(0.01)
+        assert set(log.throughs) == {0}
+        assert (await log.read(ROOM, Seq(0))).complete
     finally:
         await hub.close()
