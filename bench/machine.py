@@ -8,6 +8,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,27 @@ def _py_version(dist: str) -> str | None:
         return None
 
 
+SPEED_LOOP = 2_000_000
+
+
+def python_loop_ms(rounds: int = 3) -> float:
+    """Milliseconds for a fixed pure-Python loop (``SPEED_LOOP`` additions), best of
+    ``rounds``: how fast this box runs Python right now. The same command has measured 3-4×
+    apart on boxes of the same name, so runs compare only alongside this figure."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        total = 0
+        for i in range(SPEED_LOOP):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def describe() -> dict[str, Any]:
     mem = psutil.virtual_memory()
     return {
+        "python_loop_ms": python_loop_ms(),
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "memory_gib": round(mem.total / 2**30, 1),

@@ -377,6 +377,18 @@ def plot(res: dict[str, Any], path: Path = PLOT) -> bool:
     return True
 
 
+def _speed(m: dict[str, Any]) -> str:
+    """The box's speed for Python at the start and end of the run (bench/machine.py)."""
+    start, end = m.get("python_loop_ms"), m.get("python_loop_ms_at_end")
+    if start is None:
+        return ""
+    at_end = f", {end:,.0f} ms at the end" if end is not None else ""
+    return (
+        f"; a reference loop of pure Python (2,000,000 additions) took {start:,.0f} ms at the "
+        f"start{at_end}: compare runs, here or on other boxes, with this in mind"
+    )
+
+
 def section(res: dict[str, Any], plotted: bool) -> str:
     m = res["machine"]
     v = m["versions"]
@@ -391,7 +403,8 @@ def section(res: dict[str, Any], plotted: bool) -> str:
         f"- Command: `{res['command']}`",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']}; "
         f"load average at start {', '.join(str(x) for x in m['loadavg_at_start'])} "
-        "(the box is shared: generator, server and anything else run on the same cores).",
+        "(the box is shared: generator, server and anything else run on the same cores)"
+        f"{_speed(m)}.",
         f"- Runtimes: Python {m['python']}, Node {m['node']}; uvicorn {v['uvicorn']}, "
         f"websockets {v['websockets']}, uvloop {v['uvloop']}, picows {v['picows']}, "
         f"python-socketio {v['python-socketio']}, socket.io {v['socket.io (npm)']}, "

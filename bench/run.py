@@ -526,6 +526,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         check_kind = "ws-node" if "ws-node" in targets else targets[-1]
         if budget.allows("generator check", 3 * (p.duration + 5)):
             result["generator_check"] = await generator_check(check_kind, p, budget)
+    result["machine"]["python_loop_ms_at_end"] = machine.python_loop_ms()
     result["skipped"] = budget.skipped
     result["seconds"] = round(time.monotonic() - budget.started, 1)
     return result

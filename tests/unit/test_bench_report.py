@@ -57,3 +57,16 @@ def test_maxima_in_different_intervals_compare_as_measured() -> None:
     row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
     assert "both passed" not in row
     assert row.endswith("| **missed** |")
+
+
+def test_the_machine_line_gives_the_box_speed_when_it_was_measured() -> None:
+    line = report._speed({"python_loop_ms": 142.6, "python_loop_ms_at_end": 1_503.2})
+    assert "took 143 ms at the start, 1,503 ms at the end" in line
+    assert "at the end" not in report._speed({"python_loop_ms": 142.6})
+    assert report._speed({}) == ""  # results written before the figure was measured
+
+
+def test_the_speed_probe_times_its_loop() -> None:
+    from bench import machine
+
+    assert 0 < machine.python_loop_ms(rounds=1) < 60_000
