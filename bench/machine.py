@@ -13,8 +13,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 NODE_MODULES = Path(__file__).resolve().parent / "peers" / "node" / "node_modules"
 
 
@@ -68,6 +66,8 @@ def python_loop_ms(rounds: int = 3) -> float:
 
 
 def describe() -> dict[str, Any]:
+    import psutil  # the bench's extra; the loop above needs nothing beyond Python
+
     mem = psutil.virtual_memory()
     return {
         "python_loop_ms": python_loop_ms(),
