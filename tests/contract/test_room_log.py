@@ -617,17 +617,21 @@ async def test_a_stopping_worker_leaves_its_state_behind(room_log: RoomLog) -> N
     assert load_state(saved[1]) == room.state
 
 
-async def test_a_room_everyone_left_drops_what_it_kept_and_a_later_worker_still_opens_it(
-    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The log keeps events for members who resume. Once the room has no member left (they
-    left, or their resume window ended), nobody can: its tick drops everything, long before
-    the age limit, after saving a snapshot that a worker opening the room later starts from.
-    While one member may still resume, nothing goes."""
+@pytest.fixture
+def fast_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Room ticks every 10 ms and quiet-log trims every 20 ms (scaled by UNIT)."""
     monkeypatch.setattr(hub_module, "TICK_S", 0.01 * UNIT)
     monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02 * UNIT)
-    log_a, log_b = two_worker_logs(LogLimits(max_events=1000, max_age_ms=900_000, ttl_s=600))
+
+
+@contextlib.asynccontextmanager
+async def all_gone_but_one_away(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]], max_age_ms: int
+) -> AsyncIterator[tuple[Hub, RoomChannel, Hub, RoomLog, int]]:
+    """Worker A's room after a meeting with nothing left to append: everyone left but cat,
+    whose connection dropped (away, and may resume within the window). Yields worker A, its
+    room, worker B (not in the room yet), A's log and the last seq."""
+    log_a, log_b = two_worker_logs(LogLimits(max_events=1000, max_age_ms=max_age_ms, ttl_s=600))
     a, b = Hub(log=log_a), Hub(log=log_b)
     try:
         room_a = await a.room(ROOM, config_loader())
@@ -636,55 +640,67 @@ async def test_a_room_everyone_left_drops_what_it_kept_and_a_later_worker_still_
         for name in ("ann", "bob", "host"):
             last = await submitted(room_a, name, p.Leave(t="leave"))
         last = await submitted(room_a, "cat", sys.Disconnect(member=MemberId("cat"), conn="c-cat"))
-        assert MemberId("cat") in room_a.state.members  # away: may resume within the window
-        for _ in range(10):  # several trim periods
-            await asyncio.sleep(0.02 * UNIT)
-        kept = (await log_a.read(ROOM, Seq(0))).events
-        assert any(isinstance(e.event, ev.Said) for e in kept)
-        last = await submitted(room_a, "cat", p.Leave(t="leave"))
-        assert not room_a.state.members
-        async with asyncio.timeout(5 * UNIT):
-            while (await log_a.read(ROOM, Seq(0))).events:  # noqa: ASYNC110  # the tick trims
-                await asyncio.sleep(0.01 * UNIT)
-        assert (await log_a.read(ROOM, Seq(last))).complete
-        room_b = await b.room(ROOM, config_loader())
-        assert room_b is not None
-        await caught_up(room_b, seq=last)
-        assert room_b.state == room_a.state
+        assert MemberId("cat") in room_a.state.members
+        assert any(isinstance(e.event, ev.Said) for e in (await log_a.read(ROOM, Seq(0))).events)
+        yield a, room_a, b, log_a, last
     finally:
         await a.close()
         await b.close()
 
 
+async def emptied_then_opened_by(b: Hub, room_a: RoomChannel, log_a: RoomLog, last: int) -> None:
+    """Wait for A's tick to empty its log; then worker B opens the room, from the snapshot A
+    saved first, and gets to A's very state."""
+    async with asyncio.timeout(5 * UNIT):
+        while (await log_a.read(ROOM, Seq(0))).events:  # noqa: ASYNC110  # the tick trims
+            await asyncio.sleep(0.01 * UNIT)
+    assert (await log_a.read(ROOM, Seq(last))).complete
+    room_b = await b.room(ROOM, config_loader())
+    assert room_b is not None
+    await caught_up(room_b, seq=last)
+    assert room_b.state == room_a.state
+
+
+@pytest.mark.usefixtures("fast_timers")
 async def test_a_quiet_room_is_trimmed_and_a_later_worker_still_opens_it(
     two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Everyone said things and left: the room waits to end with nothing to append. Its tick
-    trims the log by age (after saving a snapshot), and a worker that opens the room after
-    that starts from the snapshot."""
-    monkeypatch.setattr(hub_module, "TICK_S", 0.01 * UNIT)
-    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02 * UNIT)
-    log_a, log_b = two_worker_logs(LogLimits(max_events=1000, max_age_ms=60_000, ttl_s=600))
-    a, b = Hub(log=log_a), Hub(log=log_b)
-    try:
-        room_a = await a.room(ROOM, config_loader())
-        assert room_a is not None
-        last = await run_meeting(room_a, 5)
-        for name in ("ann", "bob", "cat", "host"):
-            last = await submitted(room_a, name, p.Leave(t="leave"))
-        assert not room_a.state.members
-        assert any(isinstance(e.event, ev.Said) for e in (await log_a.read(ROOM, Seq(0))).events)
+    """Nothing to append, and a member who may still resume: the room's tick trims the log by
+    age (after saving a snapshot), and a worker that opens the room after that starts from the
+    snapshot."""
+    async with all_gone_but_one_away(two_worker_logs, max_age_ms=60_000) as (
+        a,
+        room_a,
+        b,
+        log,
+        last,
+    ):
+        for _ in range(10):  # several trim periods, within the age limit: nothing goes
+            await asyncio.sleep(0.02 * UNIT)
+        assert (await log.read(ROOM, Seq(0))).complete
         now = a.clock()
-        a.clock = lambda: now + 61_000  # a minute past the age limit
-        async with asyncio.timeout(5 * UNIT):
-            while (await log_a.read(ROOM, Seq(0))).events:  # noqa: ASYNC110  # the tick trims
-                await asyncio.sleep(0.01 * UNIT)
-        assert (await log_a.read(ROOM, Seq(last))).complete
-        room_b = await b.room(ROOM, config_loader())
-        assert room_b is not None
-        await caught_up(room_b, seq=last)
-        assert room_b.state == room_a.state
-    finally:
-        await a.close()
-        await b.close()
+        a.clock = lambda: now + 61_000  # a minute past the age limit, within the resume window
+        await emptied_then_opened_by(b, room_a, log, last)
+        assert MemberId("cat") in room_a.state.members
+
+
+@pytest.mark.usefixtures("fast_timers")
+async def test_a_room_everyone_left_drops_what_it_kept_and_a_later_worker_still_opens_it(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+) -> None:
+    """The log keeps events for members who resume. Once the room has no member left (they
+    left, or their resume window ended), nobody can: its tick drops everything, long before
+    the age limit. While one member may still resume, nothing goes."""
+    async with all_gone_but_one_away(two_worker_logs, max_age_ms=900_000) as (
+        _,
+        room_a,
+        b,
+        log,
+        last,
+    ):
+        for _ in range(10):  # several trim periods
+            await asyncio.sleep(0.02 * UNIT)
+        assert (await log.read(ROOM, Seq(0))).complete
+        last = await submitted(room_a, "cat", p.Leave(t="leave"))
+        assert not room_a.state.members
+        await emptied_then_opened_by(b, room_a, log, last)

@@ -8,13 +8,15 @@ decided before it applied the ``start``, would strand members in the lobby.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
 from app.rooms import commands as sys
 from app.rooms import hub as hub_module
 from app.rooms import protocol as p
-from app.rooms.hub import Hub
+from app.rooms.hub import Hub, RoomChannel
 from app.rooms.log import LogLimits
 from app.rooms.log_memory import MemoryRoomLog
 from app.rooms.state import RoomConfig
@@ -95,55 +97,63 @@ async def test_a_burst_of_joins_does_not_wait_for_write_coalescing(
         await hub.close()
 
 
-class FailingTrimLog(MemoryRoomLog):
-    """A log whose age trimming fails, as a Redis call can."""
+class FailingLog(MemoryRoomLog):
+    """A log whose trims or snapshot saves fail, as Redis calls can; records its trims."""
 
-    trims = 0
+    def __init__(self, *, trims_fail: bool = False, snapshots_fail: bool = False) -> None:
+        super().__init__(LogLimits())
+        self.trims_fail, self.snapshots_fail = trims_fail, snapshots_fail
+        self.throughs: list[int] = []
+
+    async def save_snapshot(self, room: MeetingId, seq: Seq, data: bytes) -> None:
+        if self.snapshots_fail:
+            raise OSError("connection lost")
+        await super().save_snapshot(room, seq, data)
 
     async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
-        self.trims += 1
-        raise OSError("connection lost")
+        self.throughs.append(through)
+        if self.trims_fail:
+            raise OSError("connection lost")
+        await super().trim(room, now, through=through)
+
+
+@contextlib.asynccontextmanager
+async def emptied_room(
+    log: FailingLog, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[Hub, RoomChannel]]:
+    """A room its only member has left, with timers that tick every 10 ms and trim the quiet
+    room's log every 20 ms."""
+    monkeypatch.setattr(hub_module, "TICK_S", 0.01)
+    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02)
+    hub = Hub(log=log)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        assert isinstance(await room.submit(None, join("ann")), list)
+        assert isinstance(await room.submit(MemberId("ann"), p.Leave(t="leave")), list)
+        yield hub, room
+    finally:
+        await hub.close()
+
+
+async def trimmed(log: FailingLog, times: int) -> None:
+    async with asyncio.timeout(2):
+        while len(log.throughs) < times:  # noqa: ASYNC110  # the tick trims the empty room
+            await asyncio.sleep(0.01)
 
 
 async def test_a_failing_trim_does_not_stop_the_room_timers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(hub_module, "TICK_S", 0.01)
-    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02)
-    log = FailingTrimLog(LogLimits())
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        joined = await room.submit(None, join("ann"))
-        assert isinstance(joined, list)
-        left = await room.submit(MemberId("ann"), p.Leave(t="leave"))
-        assert isinstance(left, list)
+    log = FailingLog(trims_fail=True)
+    async with emptied_room(log, monkeypatch) as (hub, room):
+        await trimmed(log, 2)
+        # Past the idle end: the timers, still running, end the empty meeting.
+        now = hub.clock()
+        hub.clock = lambda: now + room.state.config.idle_end_ms + 1
         async with asyncio.timeout(2):
-            while log.trims < 2:  # noqa: ASYNC110  # the tick trims the quiet, empty room
-                await asyncio.sleep(0.01)
-            # Past the idle end: the timers, still running, end the empty meeting.
-            now = hub.clock()
-            hub.clock = lambda: now + room.state.config.idle_end_ms + 1
             while not room.ended:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
-    finally:
-        await hub.close()
-
-
-class FailingSnapshotLog(MemoryRoomLog):
-    """A log that cannot save snapshots (Redis unreachable for that call); records its trims."""
-
-    def __init__(self, limits: LogLimits) -> None:
-        super().__init__(limits)
-        self.throughs: list[int] = []
-
-    async def save_snapshot(self, room: MeetingId, seq: Seq, data: bytes) -> None:
-        raise OSError("connection lost")
-
-    async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
-        self.throughs.append(through)
-        await super().trim(room, now, through=through)
 
 
 async def test_an_emptied_room_keeps_its_events_while_no_snapshot_is_saved(
@@ -151,19 +161,8 @@ async def test_an_emptied_room_keeps_its_events_while_no_snapshot_is_saved(
 ) -> None:
     # A worker that opens the room later starts from the snapshot; without one it needs the
     # events, so only the age limit trims them.
-    monkeypatch.setattr(hub_module, "TICK_S", 0.01)
-    monkeypatch.setattr(hub_module, "LOG_TRIM_EVERY_S", 0.02)
-    log = FailingSnapshotLog(LogLimits())
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        assert isinstance(await room.submit(None, join("ann")), list)
-        assert isinstance(await room.submit(MemberId("ann"), p.Leave(t="leave")), list)
-        async with asyncio.timeout(2):
-            while len(log.throughs) < 3:  # noqa: ASYNC110  # the tick trims the empty room
-                await asyncio.sleep(0.01)
+    log = FailingLog(snapshots_fail=True)
+    async with emptied_room(log, monkeypatch):
+        await trimmed(log, 3)
         assert set(log.throughs) == {0}
         assert (await log.read(ROOM, Seq(0))).complete
-    finally:
-        await hub.close()
