@@ -404,7 +404,8 @@ _LEET_CHAR = re.compile(r"[01345789@$!|€£]")
 
 
 def _collapse_repeats(s: str) -> str:
-    """``_REPEATS.sub(r"\\1", s)``: every run of a repeated non-digit character made one.
+    """``re.sub(r"([^\\d])\\1+", r"\\1", s)``: every run of a repeated non-digit character made
+    one.
 
     Deleting each character that the next one repeats (an empty replacement) keeps the
     substitution in C; a group reference in the replacement costs a call back into Python per
@@ -419,7 +420,6 @@ _NUMBER_WITH_SUFFIX = re.compile(r"[#@]?\d+(?:[.,:/]\d+)*[a-z]{0,5}[.,!?;:]*")
 # then jumps between apostrophes instead of trying every position); the same matches as
 # (?<=[^\W\d_])'(?=[^\W\d_]).
 _WORD_APOSTROPHE = re.compile(r"'(?<=[^\W\d_]')(?=[^\W\d_])")
-_REPEATS = re.compile(r"([^\d])\1+")
 _REPEATED_NEXT = re.compile(r"(\D)(?=\1)")
 _SPACES = re.compile(r"\s+")
 _HAS_ASCII_LETTER = re.compile(r"[a-z]")
