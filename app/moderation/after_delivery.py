@@ -1,6 +1,6 @@
 """The semantic crisis screen, run after delivery on one background thread.
 
-Crisis care never gates a message, so the embedding screen (``semantic.py``, ~13 ms of CPU)
+Crisis care never gates a message, so the embedding screen (``semantic.py``, ~6-11 ms of CPU)
 runs after the message is on its way to the room, off the event loop:
 
     event loop                         worker thread              child process
@@ -15,7 +15,8 @@ runs after the message is on its way to the room, off the event loop:
 
 The budgets and the queue bound the work whatever the message rate: a 2,000 messages/s burst
 costs at most ``per_second`` screens a second, keeps the model busy at most ``share`` of the
-time (about 12 screens a second at the default 0.25 and ~20 ms each), and holds at most
+time (about 22 screens a second at the default 0.25 and ~11 ms each, the
+cost of a 140-character message), and holds at most
 ``queue_max`` texts in memory. Texts live
 only in the queue and the worker's frame until screened (docs/privacy.md); nothing here logs
 or stores a text, a name or an id. Outcomes are counted through ``count(outcome)`` with the
@@ -92,10 +93,11 @@ class Judge(Protocol):
 
 # -- the screen in a child process ------------------------------------------------------------
 #
-# The embedding is ~13 ms of CPU per message, much of it Python between numpy calls, which
-# holds the interpreter lock: on a thread of the server it took the lock from the event loop
-# for milliseconds at a time (measured: the moderation-on benchmark's maximum rate fell from
-# 45,000 to 30,000 deliveries/s). In a child process it costs the server one pipe round trip.
+# The embedding was ~13 ms of CPU per message in numpy, much of it Python between numpy calls,
+# which holds the interpreter lock: on a thread of the server it took the lock from the event
+# loop for milliseconds at a time (measured: the moderation-on benchmark's maximum rate fell
+# from 45,000 to 30,000 deliveries/s). In a child process it costs the server one pipe round
+# trip, and the child's CPU is what the busy-time budget bounds, whatever runs the model.
 
 
 class ProcessScreen:
@@ -224,7 +226,7 @@ class _BusyBudget:
         self._clock = clock
         self._at = clock()
         self._debt = 0.0
-        self.estimate = 0.02  # seconds; the model's cost on the project's 2-core machine
+        self.estimate = 0.011  # seconds; a 140-character message on the project's 2-core box
 
     def over(self) -> bool:
         """Whether a screen now would go over the budget (charges nothing)."""

@@ -102,7 +102,7 @@ class Score:
 
 
 class SemanticCrisis:
-    """Embeds seeds once (about 2 s), then judges one message per :meth:`judge` (~13 ms CPU).
+    """Embeds seeds once (about 2 s), then judges one message per :meth:`judge` (~6-11 ms CPU).
 
     ``embed``: text to unit vector; by default the encoder's own, but the evaluation passes a
     caching one so each case is embedded once per process. Read-only after construction, so
@@ -143,7 +143,7 @@ class SemanticCrisis:
         """The crisis kind of ``text`` (a display form), or None. Does not apply the cheap
         gate (:func:`worth_screening`): callers that need it call it first."""
         # The tense and condition guard first: it costs microseconds where the embedding
-        # costs ~13 ms, and a message it cancels is not a crisis whatever its score.
+        # costs milliseconds, and a message it cancels is not a crisis whatever its score.
         if told_as_past_or_hypothetical(matching_form(text)):
             return None
         score = self.score(text)

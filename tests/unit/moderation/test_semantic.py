@@ -1,4 +1,5 @@
-"""The semantic crisis screen: the numpy MiniLM encoder, the classifier and its guard."""
+"""The semantic crisis screen: the MiniLM encoder (ONNX graph and numpy reference), the
+classifier and its guard."""
 
 from __future__ import annotations
 
@@ -62,6 +63,33 @@ def test_paraphrases_are_closer_than_unrelated_text(
     encoder: Encoder, a: str, b: str, unrelated: str
 ) -> None:
     assert cos(encoder, a, b) > 0.5 > 0.2 > cos(encoder, a, unrelated)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Encoder:
+    return Encoder.load(runtime="numpy")
+
+
+def test_the_onnx_graph_computes_what_the_numpy_reference_does(
+    encoder: Encoder, reference: Encoder
+) -> None:
+    # The server runs the graph; the reference is the forward pass written out in numpy.
+    assert encoder.runtime == "onnx"
+    texts = [
+        "Hi everyone, I'm Sam, alcoholic. 43 days today.",
+        "i dont think i can survive tonight",
+        "ok",
+        "🙏🙏 thank you all ❤️",
+        "one day at a time " * 200,  # cut at MAX_TOKENS
+        "Ça va? Überall 日本語 текст",
+    ]
+    for text in texts:
+        assert np.allclose(encoder.encode(text), reference.encode(text), atol=1e-5), text
+
+
+def test_an_unknown_runtime_is_refused() -> None:
+    with pytest.raises(ValueError, match="runtime"):
+        Encoder.load(runtime="torch")  # type: ignore[arg-type]
 
 
 def test_long_texts_are_truncated_and_batches_equal_singles(encoder: Encoder) -> None:
