@@ -17,10 +17,12 @@ Contract:
   add routers here.
 """
 
+import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -64,6 +66,32 @@ def haven_version() -> str:
         return "0+unknown"
 
 
+TELEMETRY_OFF = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+"""FastAPI's own OpenTelemetry instrumentation, switched off whatever the environment says.
+
+Since FastAPI 0.16x, an app records spans for every request (with the query string as
+``url.query``) and log records for exceptions (their messages and stack traces, which can
+quote what a member wrote) as soon as an OpenTelemetry provider is configured in the
+process, and ``FASTAPI_OTEL_AUTO_CONFIGURE=true`` in the environment adds exporters that send
+them out. Haven keeps its logs free of message text, names and addresses
+(docs/privacy.md), and its metrics are its own (``/metrics``), so none of it is turned on.
+"""
+
+
+def telemetry_off() -> dict[str, Any]:
+    """``FastAPI(telemetry=TELEMETRY_OFF)``, or nothing with a FastAPI that has no such option
+    (and so no instrumentation to turn off)."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": dict(TELEMETRY_OFF)}
+    return {}
+
+
 def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook] = ()) -> FastAPI:
     """Build the ASGI app. ``hooks`` run after ``LIFESPAN_HOOKS`` (tests add their own)."""
     settings = settings if settings is not None else load_settings()
@@ -90,6 +118,7 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
+        **telemetry_off(),
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
