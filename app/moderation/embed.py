@@ -27,9 +27,11 @@ server uses it from one child process.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,8 +48,8 @@ __all__ = ["MAX_TOKENS", "Encoder", "Runtime", "model_dir", "single_threaded_bla
 # ONNX Runtime's Linux builds carry Microsoft's telemetry client: on import it writes a device
 # id (`.ses`) and a debug log into the temporary directory, and it can send events over HTTPS.
 # Haven keeps nothing on disk and talks to nobody, so it is switched off before the library is
-# ever imported, whatever the environment says (tests/privacy/test_serve_process.py checks the
-# temporary directory stays empty).
+# ever imported, whatever the environment says (tests/privacy/test_model_runtime.py and
+# test_serve_process.py check that the temporary directory stays empty).
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 MAX_TOKENS = 128
@@ -291,8 +293,9 @@ def _session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
 
 
 class Encoder:
-    """all-MiniLM-L6-v2. Build with :meth:`load` (about 0.5 s, ~90 MB). ``runtime``: which
-    forward pass runs (module docstring); both give the same embeddings to float rounding."""
+    """all-MiniLM-L6-v2. Build with :meth:`load` (under a second; the weights are ~90 MB).
+    ``runtime``: which forward pass runs (module docstring); both give the same embeddings to
+    float rounding."""
 
     def __init__(self, path: Path, *, runtime: Runtime = "onnx") -> None:
         from tokenizers import Tokenizer
@@ -306,13 +309,13 @@ class Encoder:
         weights = _Weights.load(path)
         self.dim = int(weights.words.shape[1])
         self.runtime = runtime
+        self._pooled: Callable[[npt.NDArray[np.int64]], Array]
         if runtime == "numpy":
-            self._weights: _Weights | None = weights
-            self._session: onnxruntime.InferenceSession | None = None
+            self._pooled = functools.partial(_pooled, weights)
         else:
             # The session keeps its own copy of the weights; these are dropped.
-            self._weights = None
-            self._session = _session(_graph(weights))
+            session = _session(_graph(weights))
+            self._pooled = lambda ids: session.run(None, {"ids": ids})[0]
 
     @classmethod
     def load(cls, path: Path | None = None, *, runtime: Runtime = "onnx") -> Encoder:
@@ -328,12 +331,7 @@ class Encoder:
 
     def encode(self, text: str) -> Array:
         """The unit-length 384-dimensional embedding of one text."""
-        ids = np.asarray(self.tokens(text), dtype=np.int64)
-        if self._session is not None:
-            pooled: Array = self._session.run(None, {"ids": ids})[0]
-        else:
-            assert self._weights is not None
-            pooled = _pooled(self._weights, ids)
+        pooled = self._pooled(np.asarray(self.tokens(text), dtype=np.int64))
         norm = float(np.linalg.norm(pooled))
         out: Array = (pooled / max(norm, 1e-9)).astype(np.float32)
         return out
