@@ -7,18 +7,19 @@ Three measurements (docs/moderation.md, "Latency"):
 1. **CPU per message** of ``SemanticCrisis.judge`` (embedding + comparison + guard) on every
    evaluation message that passes the cheap gate, ``--rounds`` times, and on 2,000-character
    texts (truncated to 128 word pieces). ``time.thread_time_ns`` on the calling thread; the
-   encoder's BLAS is limited to one thread, so this is the whole cost.
+   encoder runs there (ONNX Runtime with one thread; BLAS limited to one thread for the seed
+   comparisons), so this is the whole cost.
 2. **Delivery to card** on a real server (uvicorn on 127.0.0.1, real WebSocket clients): a
    member sends crisis messages the rules miss; from the sender's receipt of its own message
    (delivered) to its receipt of the ``care`` frame. Wall time, loopback.
 3. **The message path with the screen busy**: one member sends the development set's recovery
    shares back to back (each waits for its own echo) with the screen on and off, three turns
-   each, pooled; echo p50/p99. The screen runs on a thread of the same process, so this shows
-   what it costs the event loop.
+   each, pooled; echo p50/p99. The screen runs in the server's child process, on the same
+   two cores, so this shows what it costs the event loop.
 
 The test harness binds its listening socket with protocol 0, so asyncio does not set
 TCP_NODELAY on accepted connections, and a server-initiated frame that follows another one
-(the card, ~15 ms after the message) waits for the client's delayed ACK (~30-40 ms, Nagle).
+(the card, ~5-10 ms after the message) waits for the client's delayed ACK (~30-40 ms, Nagle).
 ``haven serve`` lets uvicorn bind (protocol TCP: TCP_NODELAY on). This benchmark binds like
 ``haven serve`` does; ``--harness-socket`` measures with the harness's socket instead.
 
