@@ -344,16 +344,18 @@ class AfterDeliveryScreen(Generic[T]):
             self.ready.set()
         while (job := self._queue.get()) is not None:
             started = time.perf_counter()
+            outcome: Outcome
             try:
                 kind = screen.judge(job.text)
+                outcome = "clear" if kind is None else "crisis"
             except Exception:  # noqa: BLE001 - a bad input must not stop the worker
                 # No text and no exception message: either could quote the message.
                 logger.error("semantic crisis screen failed on a message")
-                kind = None
-                self._report("error")
-            else:
-                self._report("clear" if kind is None else "crisis")
+                kind, outcome = None, "error"
+            # The budget's correction reaches the loop before the outcome does, so whoever has
+            # seen the outcome sees the budget with this screen's real cost in it.
             self._call(self._busy.done, job.estimate, time.perf_counter() - started)
+            self._report(outcome)
             if kind is not None:
                 self._call(self._on_crisis, job.ticket, kind)
             del job  # the text goes now, not when the next message arrives
