@@ -203,6 +203,14 @@ def _graph(w: _Weights) -> onnx.ModelProto:
         nodes.append(helper.make_node(kind, inputs, [out], **attrs))
         return out
 
+    def dense(x: str, weight: Array, bias: Array, name: str) -> str:
+        product = op("MatMul", [x, const(name + ".w", weight)], name + ".mm")
+        return op("Add", [product, const(name + ".b", bias)], name)
+
+    def norm(x: str, g: Array, b: Array, name: str) -> str:
+        inputs = [x, const(name + ".g", g), const(name + ".b", b)]
+        return op("LayerNormalization", inputs, name, epsilon=_EPS)
+
     dim = int(w.words.shape[1])
     head = dim // _HEADS
     const("words", w.words)
@@ -221,30 +229,11 @@ def _graph(w: _Weights) -> onnx.ModelProto:
         ],
         "e0",
     )
-    x = op("Add", [x, "type0"], "e1")
-    x = op(
-        "LayerNormalization",
-        [x, const("emb_g", w.emb_g), const("emb_b", w.emb_b)],
-        "x",
-        epsilon=_EPS,
-    )
+    x = norm(op("Add", [x, "type0"], "e1"), w.emb_g, w.emb_b, "x")
 
     for i, layer in enumerate(w.layers):
         p = f"l{i}."
-
-        def dense(x: str, weight: Array, bias: Array, name: str, p: str = p) -> str:
-            product = op("MatMul", [x, const(p + name + ".w", weight)], p + name + ".mm")
-            return op("Add", [product, const(p + name + ".b", bias)], p + name)
-
-        def norm(x: str, g: Array, b: Array, name: str, p: str = p) -> str:
-            return op(
-                "LayerNormalization",
-                [x, const(p + name + ".g", g), const(p + name + ".b", b)],
-                p + name,
-                epsilon=_EPS,
-            )
-
-        qkv = dense(x, layer.qkv_w, layer.qkv_b, "qkv")  # (n, 3 * 384)
+        qkv = dense(x, layer.qkv_w, layer.qkv_b, p + "qkv")  # (n, 3 * 384)
         heads = op(
             "Transpose", [op("Reshape", [qkv, "qkv_shape"], p + "r")], p + "t", perm=[1, 2, 0, 3]
         )
@@ -256,15 +245,11 @@ def _graph(w: _Weights) -> onnx.ModelProto:
             "Transpose", [op("MatMul", [weights, v], p + "c")], p + "ct", perm=[0, 2, 1, 3]
         )
         context = op("Reshape", [context, "row_shape"], p + "cr")
-        attended = op("Add", [dense(context, layer.out_w, layer.out_b, "out"), x], p + "res1")
-        x = norm(attended, layer.ln1_g, layer.ln1_b, "ln1")
-        hidden = op("Gelu", [dense(x, layer.up_w, layer.up_b, "up")], p + "gelu")
-        x = norm(
-            op("Add", [dense(hidden, layer.down_w, layer.down_b, "down"), x], p + "res2"),
-            layer.ln2_g,
-            layer.ln2_b,
-            "ln2",
-        )
+        attended = op("Add", [dense(context, layer.out_w, layer.out_b, p + "out"), x], p + "res1")
+        x = norm(attended, layer.ln1_g, layer.ln1_b, p + "ln1")
+        hidden = op("Gelu", [dense(x, layer.up_w, layer.up_b, p + "up")], p + "gelu")
+        down = dense(hidden, layer.down_w, layer.down_b, p + "down")
+        x = norm(op("Add", [down, x], p + "res2"), layer.ln2_g, layer.ln2_b, p + "ln2")
     op("ReduceMean", [x, "zero"], "pooled", keepdims=0)
     graph = helper.make_graph(
         nodes,

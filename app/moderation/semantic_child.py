@@ -11,21 +11,12 @@ nothing: a traceback could quote a message.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import sys
 
 NICENESS = 10
 """Below the server's event loop: on shared cores the screen takes idle CPU, not the loop's."""
-
-
-def _return_freed_memory() -> None:
-    """Hand the heap freed after loading back to the system (glibc's ``malloc_trim``): building
-    the model's graph passes its weights through several temporary copies, ~65 MB of which
-    glibc would otherwise keep for the life of the process. A no-op elsewhere."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _say(obj: object) -> None:
@@ -43,7 +34,11 @@ def main() -> None:
     except (OSError, ValueError) as exc:
         _say({"error": type(exc).__name__})
         return
-    _return_freed_memory()
+    # Building the model's graph passes its weights through temporary copies, ~65 MB of which
+    # glibc would otherwise keep for the life of the process: give them back.
+    from app.memory import trim
+
+    trim()
     _say({"ready": True})
     for line in sys.stdin:
         try:
