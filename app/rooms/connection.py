@@ -171,14 +171,16 @@ class QueuedConnection:
             return
         if self._close_code is not None:
             with contextlib.suppress(OSError, RuntimeError):
-                await asyncio.wait_for(self._close(*self._close_code), timeout=2)
+                async with asyncio.timeout(2):
+                    await self._close(*self._close_code)
 
     async def aclose(self) -> None:
         """Stop the writer: let a pending close frame go out, otherwise the socket is gone."""
         self.closed = True
         if self._close_code is not None and not self._writer.done():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._writer), timeout=3)
+                async with asyncio.timeout(3):
+                    await asyncio.shield(self._writer)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer

@@ -139,9 +139,8 @@ class Session:
     async def open(self) -> bool:
         """Handle the opening frame; True once the connection is attached to a room."""
         try:
-            raw = await asyncio.wait_for(
-                self.ws.receive_text(), timeout=self.rooms.limits.handshake_timeout_s
-            )
+            async with asyncio.timeout(self.rooms.limits.handshake_timeout_s):
+                raw = await self.ws.receive_text()
         except TimeoutError:
             await self.ws.close(HANDSHAKE_TIMEOUT, "no opening frame")
             return False

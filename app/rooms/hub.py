@@ -17,7 +17,6 @@ which is what makes its client's view ordered and complete without a special pat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -65,6 +64,8 @@ age trimming must not remove the events right after the newest snapshot."""
 RESYNC_ATTEMPTS = 5
 """Times a follower whose tail was trimmed reloads the snapshot (with a short backoff, while
 another worker saves a newer one) before it gives up."""
+RECANCEL_S = 0.1
+"""How long :meth:`RoomChannel.stop` waits for a cancelled task before cancelling it again."""
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
@@ -74,6 +75,21 @@ def _report_failure(task: asyncio.Task[None]) -> None:
 
 
 # -- snapshots (end) ------------------------------------------------------------------------
+
+
+async def _end(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it is done, cancelling it again while it is not.
+
+    A cancellation can be lost on the way: in Python 3.11, ``asyncio.wait_for`` (which redis-py
+    uses around its socket calls when a socket timeout is set) returns its inner call's result
+    and drops the cancellation when both land in the same turn of the loop. The room's loops
+    also check :attr:`RoomChannel.stopped` on each turn, so a lost cancellation costs one turn.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=RECANCEL_S)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.warning("room task failed while stopping: %s", type(error).__name__)
 
 
 def now_ms() -> int:
@@ -120,6 +136,9 @@ class RoomChannel:
     _waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     ended: bool = False
+    stopped: bool = False
+    """Set when the room is stopped or forgotten (its log lost): its loops end at their next
+    turn even if the cancellation sent to them is lost (see ``_end``)."""
     _snap_seq: int = 0
     _snap_at: int = 0
     _saved_seq: int = 0
@@ -153,11 +172,11 @@ class RoomChannel:
         await self.caught_up(last)
 
     async def stop(self) -> None:
+        self.stopped = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _end(task)
         for fut in (f for _, f in self._waiters):
             if not fut.done():
                 fut.cancel()
@@ -264,6 +283,8 @@ class RoomChannel:
             while True:
                 try:
                     async for batch in self.log.subscribe(self.meeting_id, self.state.seq):
+                        if self.stopped:
+                            return
                         self.deliver(batch)
                         if self.ended:
                             break
@@ -294,7 +315,7 @@ class RoomChannel:
         finally:
             if self.ended:
                 await self.on_ended(self)
-        if not self.ended and self.on_lost is not None:
+        if not self.ended and not self.stopped and self.on_lost is not None:
             await self.on_lost(self)
 
     # -- snapshots, for a worker joining a meeting mid-way (begin) ---------------------------
@@ -472,7 +493,7 @@ class RoomChannel:
         quiet_since_seq = self.state.seq
         while True:
             await asyncio.sleep(TICK_S)
-            if self.ended:
+            if self.ended or self.stopped:
                 return
             if not self.leads_timers():
                 continue
@@ -579,6 +600,7 @@ class Hub:
         """
         if self.rooms.get(channel.meeting_id) is channel:
             del self.rooms[channel.meeting_id]
+        channel.stopped = True
         logger.warning("room log lost; closing its local connections")
         for conn in list(channel.conns.values()):
             conn.close(TOO_SLOW, "room restarted: resume")

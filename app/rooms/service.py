@@ -84,7 +84,8 @@ class MetadataSink:
 
     async def close(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout=5)
+            async with asyncio.timeout(5):
+                await self._queue.join()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -321,7 +322,8 @@ class Rooms:
             if not (isinstance(result, Rejection) and result.code == "not_delivered"):
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(room.caught_up(room.state.seq + 1), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await room.caught_up(room.state.seq + 1)
 
     def on_control(self, room: RoomChannel, actor: MemberId, cmd: p.Command) -> None:
         for hook in self.control_hooks:

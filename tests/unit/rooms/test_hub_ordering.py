@@ -119,7 +119,7 @@ class FailingLog(MemoryRoomLog):
 
 @contextlib.asynccontextmanager
 async def emptied_room(
-    log: FailingLog, monkeypatch: pytest.MonkeyPatch
+    log: MemoryRoomLog, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[tuple[Hub, RoomChannel]]:
     """A room its only member has left, with timers that tick every 10 ms and trim the quiet
     room's log every 20 ms."""
@@ -166,3 +166,43 @@ async def test_an_emptied_room_keeps_its_events_while_no_snapshot_is_saved(
         await trimmed(log, 3)
         assert set(log.throughs) == {0}
         assert (await log.read(ROOM, Seq(0))).complete
+
+
+class LosingLog(MemoryRoomLog):
+    """A log whose ``last_seq`` drops the first cancellation that lands on it, as Python 3.11's
+    ``asyncio.wait_for`` does (redis-py wraps its socket calls in it when a socket timeout is
+    set) when the call it wraps completes in the same turn of the loop."""
+
+    def __init__(self) -> None:
+        super().__init__(LogLimits())
+        self.reading = asyncio.Event()
+        self.lost = 0
+
+    async def last_seq(self, room: MeetingId) -> Seq:
+        self.reading.set()
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            if self.lost:
+                raise
+            self.lost += 1
+        return await super().last_seq(room)
+
+
+async def test_a_room_stops_even_when_a_cancellation_is_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The room's timers call last_seq on every tick; the hub's close cancels them in there.
+    # Before, close waited for the tick task forever: it went on ticking. (And a timeout around
+    # that close would have passed: the wait swallowed the timeout's cancellation too.)
+    log = LosingLog()
+    async with emptied_room(log, monkeypatch) as (hub, room):
+        log.reading.clear()
+        async with asyncio.timeout(2):
+            await log.reading.wait()
+        closing = asyncio.create_task(hub.close())
+        await asyncio.wait([closing], timeout=2)  # not a timeout that cancels it: see below
+        assert closing.done()
+        closing.result()
+        assert log.lost == 1
+        assert all(task.done() for task in room._tasks)
