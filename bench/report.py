@@ -73,6 +73,27 @@ def _same_bracket(a: Any, b: Any) -> str | None:
     return f"; both passed {_num(passed[0])}/s and failed {_num(failed[0])}/s"
 
 
+def _box(e: Any) -> float | None:
+    """The reference loop's mean time (ms) just before and after a step-up, if recorded."""
+    box = _get(e, "box_ms")
+    if not isinstance(box, list) or not box or None in box:
+        return None
+    return float(sum(box) / len(box))
+
+
+BOX_SPREAD = 1.2
+"""Two step-ups whose reference loops differ by more than this factor ran on a box of a
+different speed: the comparison says so."""
+
+
+def _box_note(a: Any, b: Any) -> str:
+    """When the two step-ups ran on a box of clearly different speed: "; box 53 vs 94 ms"."""
+    x, y = _box(a), _box(b)
+    if x is None or y is None or max(x, y) <= BOX_SPREAD * min(x, y):
+        return ""
+    return f"; box {x:,.0f} vs {y:,.0f} ms"
+
+
 def _lowest_fail(e: Any, best: Any) -> float | None:
     """The lowest failed offer above the best pass (a step that failed once and passed on
     its retry is not a bound)."""
@@ -113,10 +134,11 @@ def _targets_section(res: dict[str, Any]) -> list[str]:
         tie = _same_bracket(h.get("e"), _get(t, kind, "e"))
         if tie is not None:
             ok = factor <= 1.0  # level within the search's resolution
+        box = _box_note(h.get("e"), _get(t, kind, "e"))
         rows.append(
             f"| max sustained rate (p99 < 100 ms) ≥ {factor:g}× {PEER_NAMES[kind]} | "
             f"{_ratio(h_max, pm)} ({h_at_least}{_num(h_max)} vs {at_least(t.get(kind))}"
-            f"{_num(pm)}/s{tie or ''}) | {_status(ok)} |"
+            f"{_num(pm)}/s{tie or ''}{box}) | {_status(ok)} |"
         )
     h_cpu = _get(h, "e", "cpu_us_at_fixed")
     n_cpu = _get(t, "socketio-node", "e", "cpu_us_at_fixed")
@@ -146,7 +168,8 @@ def _targets_section(res: dict[str, Any]) -> list[str]:
     rows.append(
         f"| moderation on costs ≤ 15% of the maximum rate | "
         f"{'–' if cost is None else f'{cost * 100:.0f}%'} ({h_at_least}{_num(h_max)} on vs "
-        f"{at_least(off_result)}{_num(off)}/s off) | {_status(m_ok)} |"
+        f"{at_least(off_result)}{_num(off)}/s off{_box_note(h.get('e'), _get(off_result, 'e'))})"
+        f" | {_status(m_ok)} |"
     )
     if res["profile"]["name"] == "quick":  # CI-size figures say nothing about the targets
         rows = [row.rsplit("|", 2)[0] + "| n/a (quick run) |" for row in rows]
@@ -159,6 +182,9 @@ def _targets_section(res: dict[str, Any]) -> list[str]:
         "",
         "A maximum marked ≥ passed the highest step of (e): the server's limit was not reached,",
         "so a ratio against it overstates Haven (or, for Haven's own figure, understates it).",
+        '"box X vs Y ms": the two step-ups compared ran while the box was of clearly different',
+        "speed for Python (the reference loop's time around each, lower is faster; the (e) table",
+        "gives them all), so the ratio measures the box as well as the servers.",
         "",
     ]
 
@@ -197,22 +223,25 @@ def _absolute_section(res: dict[str, Any]) -> list[str]:
         f"and ≥ 95% of the offer delivered; CPU per delivery at {_num(p['e_fixed'])} deliveries/s.",
         "",
         "| target | max sustained deliveries/s | p50 / p99 ms there | server CPU there | "
-        f"CPU µs/delivery at {_num(p['e_fixed'])}/s | first failing offer/s |",
-        "|---|---|---|---|---|---|",
+        f"CPU µs/delivery at {_num(p['e_fixed'])}/s | first failing offer/s | "
+        "reference loop ms before → after |",
+        "|---|---|---|---|---|---|---|",
     ]
     for kind, r in rows_by.items():
         e = r.get("e") if isinstance(r, dict) else None
         if not isinstance(e, dict) or "steps" not in e:
             why = _get(r, "error") or _get(e, "error") or "not run"
-            out.append(f"| {PEER_NAMES.get(kind, kind)} | – ({why}) | | | | |")
+            out.append(f"| {PEER_NAMES.get(kind, kind)} | – ({why}) | | | | | |")
             continue
         best = e.get("max_sustained_step") or {}
         top = _num(e["max_sustained_s"]) if best else "none passed"
+        box = e.get("box_ms")
+        box_cell = f"{_num(box[0])} → {_num(box[1])}" if isinstance(box, list) else "–"
         out.append(
             f"| {PEER_NAMES.get(kind, kind)} | {top} | "
             f"{_num(best.get('p50_ms'), 1)} / {_num(best.get('p99_ms'), 1)} | "
             f"{_num(best.get('server_cpu_pct'))}% | {_cpu_at_fixed(e)} | "
-            f"{_num(e.get('first_fail_offered_s'))} |"
+            f"{_num(e.get('first_fail_offered_s'))} | {box_cell} |"
         )
     out += [
         "",

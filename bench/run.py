@@ -265,6 +265,9 @@ async def soak(t: Target, p: Profile) -> dict[str, Any]:
 
 async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
     names = await t.rooms(p.e_rooms, p.e_members, "e")
+    # The box's speed for Python just before and after this search: it has changed by 2×
+    # within one run, and the targets compare maxima found minutes apart.
+    box_before = machine.python_loop_ms()
     plan = LoadPlan(t.spec(names), p.e_members, p.sender_fraction, procs=p.procs)
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
@@ -321,6 +324,7 @@ async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
     # meaningful when a server saturates (it is then its whole CPU over what it delivered).
     at_fixed = next((s for s in steps if s["offered_deliveries_s"] == p.e_fixed), None)
     return {
+        "box_ms": [box_before, machine.python_loop_ms()],
         "rooms": p.e_rooms,
         "members": p.e_members,
         "steps": steps,

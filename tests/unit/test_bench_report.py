@@ -70,3 +70,17 @@ def test_the_speed_probe_times_its_loop() -> None:
     from bench import machine
 
     assert 0 < machine.python_loop_ms(rounds=1) < 60_000
+
+
+def test_a_comparison_across_a_change_of_box_speed_says_so() -> None:
+    haven = {**_stepped([(45_000, 44_620, True), (60_000, 60_000, False)]), "box_ms": [53, 60]}
+    socketio = {**_stepped([(95_000, 95_000, True), (100_000, 99_000, False)]), "box_ms": [85, 94]}
+    row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
+    assert "; box 56 vs 90 ms)" in row
+    # Within 20% of each other, or not recorded (results of earlier runs): nothing added.
+    socketio["box_ms"] = [60, 66]
+    row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
+    assert "box" not in row
+    del socketio["box_ms"]
+    row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
+    assert "box" not in row
