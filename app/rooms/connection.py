@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from app.rooms.types import MemberId
+from app.tasks import cancel_and_wait
 
 logger = logging.getLogger("haven.rooms")
 
@@ -181,6 +182,4 @@ class QueuedConnection:
             with contextlib.suppress(asyncio.TimeoutError):
                 async with asyncio.timeout(3):
                     await asyncio.shield(self._writer)
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+        await cancel_and_wait(self._writer)

@@ -34,6 +34,7 @@ from app.rooms.snapshot import snapshot
 from app.rooms.state import Member, RoomConfig, RoomState
 from app.rooms.state_codec import dump_state, load_state
 from app.rooms.types import MeetingId, MemberId, Seq
+from app.tasks import cancel_and_wait
 
 logger = logging.getLogger("haven.rooms")
 
@@ -64,8 +65,6 @@ age trimming must not remove the events right after the newest snapshot."""
 RESYNC_ATTEMPTS = 5
 """Times a follower whose tail was trimmed reloads the snapshot (with a short backoff, while
 another worker saves a newer one) before it gives up."""
-RECANCEL_S = 0.1
-"""How long :meth:`RoomChannel.stop` waits for a cancelled task before cancelling it again."""
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
@@ -75,21 +74,6 @@ def _report_failure(task: asyncio.Task[None]) -> None:
 
 
 # -- snapshots (end) ------------------------------------------------------------------------
-
-
-async def _end(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait until it is done, cancelling it again while it is not.
-
-    A cancellation can be lost on the way: in Python 3.11, ``asyncio.wait_for`` (which redis-py
-    uses around its socket calls when a socket timeout is set) returns its inner call's result
-    and drops the cancellation when both land in the same turn of the loop. The room's loops
-    also check :attr:`RoomChannel.stopped` on each turn, so a lost cancellation costs one turn.
-    """
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=RECANCEL_S)
-    if not task.cancelled() and (error := task.exception()) is not None:
-        logger.warning("room task failed while stopping: %s", type(error).__name__)
 
 
 def now_ms() -> int:
@@ -138,7 +122,7 @@ class RoomChannel:
     ended: bool = False
     stopped: bool = False
     """Set when the room is stopped or forgotten (its log lost): its loops end at their next
-    turn even if the cancellation sent to them is lost (see ``_end``)."""
+    turn even if the cancellation sent to them is lost (see ``app.tasks.cancel_and_wait``)."""
     _snap_seq: int = 0
     _snap_at: int = 0
     _saved_seq: int = 0
@@ -176,7 +160,10 @@ class RoomChannel:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            await _end(task)
+            try:
+                await cancel_and_wait(task)
+            except Exception as exc:  # noqa: BLE001 - the others must stop too
+                logger.warning("room task failed while stopping: %s", type(exc).__name__)
         for fut in (f for _, f in self._waiters):
             if not fut.done():
                 fut.cancel()

@@ -39,6 +39,7 @@ from app.rooms.hub import Counters, Hub, RoomChannel
 from app.rooms.log import LogLimits, RoomLog, open_room_log
 from app.rooms.state import Member, RoomConfig, RoomState, name_key
 from app.rooms.types import HoldId, MeetingId, MemberId
+from app.tasks import cancel_and_wait
 
 logger = logging.getLogger("haven.rooms")
 
@@ -87,9 +88,7 @@ class MetadataSink:
             async with asyncio.timeout(5):
                 await self._queue.join()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
 
 @dataclass
