@@ -7,8 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-RECANCEL_S = 0.1
-"""How long :func:`cancel_and_wait` waits for a cancelled task before cancelling it again."""
+RECANCEL_S = 1.0
+"""How long :func:`cancel_and_wait` waits for a cancelled task before cancelling it again: long
+enough for the clean-up a task does when cancelled (a room's last database write, say), which
+a second cancellation would cut short at its next await."""
 
 
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
@@ -23,9 +25,12 @@ async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
     arriving while it waits, is suppressed with the task's. Here the first costs
     ``RECANCEL_S`` and the second propagates.
     """
-    while not task.done():
+    if not task.done() and not task.cancelling():  # not already cancelled by the caller
         task.cancel()
+    while not task.done():
         await asyncio.wait([task], timeout=RECANCEL_S)
+        if not task.done():
+            task.cancel()
     if not task.cancelled() and (error := task.exception()) is not None:
         raise error
 

@@ -78,3 +78,23 @@ async def test_a_block_stops_its_task_even_when_a_cancellation_is_lost() -> None
     done = asyncio.create_task(block())
     await asyncio.wait([done], timeout=2)
     assert done.done() and done.exception() is None
+
+
+async def test_a_task_cleaning_up_is_left_to_finish() -> None:
+    # A room cancels both its tasks, then waits for each: the second wait must not cancel a
+    # task again while it does its last write.
+    cleaned = asyncio.Event()
+
+    async def cleans_up() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.2)  # the last write
+            cleaned.set()
+
+    task = asyncio.create_task(cleans_up())
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0)  # it is in its clean-up now
+    await cancel_and_wait(task)
+    assert cleaned.is_set()
