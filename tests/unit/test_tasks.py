@@ -4,6 +4,7 @@ cancellation is never swallowed with the task's."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -24,6 +25,14 @@ async def loses_one_cancellation(entered: asyncio.Event) -> None:
             lost = True
 
 
+async def then(clean_up: Callable[[], Awaitable[None]]) -> None:
+    """Waits until cancelled, then runs ``clean_up`` on its way out."""
+    try:
+        await asyncio.sleep(3600)
+    finally:
+        await clean_up()
+
+
 async def test_a_task_that_loses_a_cancellation_is_cancelled_again() -> None:
     entered = asyncio.Event()
     task = asyncio.create_task(loses_one_cancellation(entered))
@@ -38,14 +47,7 @@ async def test_the_callers_cancellation_is_not_swallowed() -> None:
     # The task takes its time to finish; meanwhile whoever stops it is cancelled (a timeout
     # around a shutdown, say). ``suppress(CancelledError)`` around ``await task`` ate that.
     release = asyncio.Event()
-
-    async def slow_to_stop() -> None:
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            await release.wait()
-
-    task = asyncio.create_task(slow_to_stop())
+    task = asyncio.create_task(then(release.wait))
     await asyncio.sleep(0)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.05):
@@ -56,13 +58,10 @@ async def test_the_callers_cancellation_is_not_swallowed() -> None:
 
 
 async def test_what_the_task_raised_is_raised() -> None:
-    async def fails_on_the_way_out() -> None:
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            raise OSError("connection lost")
+    async def fail() -> None:
+        raise OSError("connection lost")
 
-    task = asyncio.create_task(fails_on_the_way_out())
+    task = asyncio.create_task(then(fail))
     await asyncio.sleep(0)
     with pytest.raises(OSError, match="connection lost"):
         await cancel_and_wait(task)
@@ -85,14 +84,11 @@ async def test_a_task_cleaning_up_is_left_to_finish() -> None:
     # task again while it does its last write.
     cleaned = asyncio.Event()
 
-    async def cleans_up() -> None:
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            await asyncio.sleep(0.2)  # the last write
-            cleaned.set()
+    async def last_write() -> None:
+        await asyncio.sleep(0.2)
+        cleaned.set()
 
-    task = asyncio.create_task(cleans_up())
+    task = asyncio.create_task(then(last_write))
     await asyncio.sleep(0)
     task.cancel()
     await asyncio.sleep(0)  # it is in its clean-up now
