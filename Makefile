@@ -65,7 +65,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/mypy app
 
 # Haven side by side with its peers, ~13 minutes (docs/benchmarks.md); the Node peers' packages
-# come from bench/peers/node/package-lock.json. BENCH_ARGS=--quick: a CI-size smoke (~2 min).
+# come from bench/peers/node/package-lock.json. BENCH_ARGS=--quick: a CI-size smoke (~4 min).
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[bench]'

@@ -420,6 +420,26 @@ def _speed(m: dict[str, Any]) -> str:
     )
 
 
+def _order_line(res: dict[str, Any]) -> list[str]:
+    """How the step-ups ran: interleaved (one step of each server in turn) or one after the
+    other (runs before the interleaving)."""
+    searches = [
+        r["e"]
+        for r in (*res["targets"].values(), *res.get("variants", {}).values())
+        if isinstance(r, dict) and isinstance(r.get("e"), dict) and "steps" in r["e"]
+    ]
+    if not searches:
+        return []
+    if all(e.get("interleaved") for e in searches):
+        took = f" ({res['e_seconds']:.0f} s)" if "e_seconds" in res else ""
+        return [
+            "- (e) and (f): every server's step-up ran at the same time as the others', one "
+            f"step of each in turn{took}, so the maxima compared were found in the same "
+            "minutes."
+        ]
+    return ["- (e) and (f): each server's step-up ran after the previous server's."]
+
+
 def section(res: dict[str, Any], plotted: bool) -> str:
     m = res["machine"]
     v = m["versions"]
@@ -443,6 +463,7 @@ def section(res: dict[str, Any], plotted: bool) -> str:
         f"- Generator: {p['procs']} processes (picows + uvloop) on the same box; 140-byte "
         "messages; latency = send → receipt at probe members; loss and duplicates counted "
         "for every member.",
+        *_order_line(res),
         "",
     ]
     lines += _targets_section(res)

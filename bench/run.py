@@ -1,20 +1,22 @@
 """`make bench`: Haven side by side with its peers, same generator, same scenarios, one run.
 
-Scenarios (each target gets a fresh server, scenarios in this order):
+Scenarios c, a, b and d run on one fresh server per target, one target after the other:
   c  idle soak: as many idle members as the box holds, up to 10,000, rooms of 50; RSS/member
   a  many small meetings: 200 rooms × 15 members, 10% senders, 2,000 messages/s offered
   b  one large meeting: 1 room × 500 members, 10% senders, 40 messages/s (20,000 deliveries/s)
+  d  one stalled reader (reads nothing, 4 KiB receive buffer) in a busy room of 50 members,
+     compared with the same room without it
+Then e and f run on another fresh server per target and variant, all of them at once, taking
+one step each in turn (``step_ups``), so that every maximum is found in the same minutes:
   e  step-up: 50 rooms × 20 members, 10% senders, offered deliveries/s stepped up until p99
      ≥ 100 ms, loss or delivered < 95% of offered; then two steps bisecting between the best
      pass and the lowest failure
-  d  one stalled reader (reads nothing, 4 KiB receive buffer) in a busy room of 50 members,
-     compared with the same room without it
-  f  Haven only: step-up again with moderation off, and with the Redis room log + 2 workers
+  f  Haven only: the same step-up with moderation off, and with the Redis room log + 2 workers
 Plus a generator check on the fastest peer: one load with 1 and 2 generator processes, and with
 every member timing its deliveries (no batched reads), to show the figures do not depend on it.
 
 Bounded: `--budget` seconds (default 780) for everything; a scenario that would start after
-the budget is skipped and reported as such. `--quick` runs CI-size versions (about 2 minutes).
+the budget is skipped and reported as such. `--quick` runs CI-size versions (about 4 minutes).
 Writes bench/results/bench-<time>.json (and latest.json) and rewrites docs/benchmarks.md between
 <!-- bench:start --> and <!-- bench:end -->, plus docs/benchmarks-latency.png.
 """
@@ -49,6 +51,7 @@ ALL_TARGETS = ("haven", *PEERS)
 P99_LIMIT_MS = 100.0
 GEN_CPU_LIMIT = 80.0  # % of one core per generator process
 BISECTIONS = 2  # steps of (e) between the best pass and the lowest failure
+DRAIN_S = 2.0  # after a failed step of (e), for the server to drain what it queued
 
 
 @dataclass(frozen=True)
@@ -263,27 +266,41 @@ async def soak(t: Target, p: Profile) -> dict[str, Any]:
         return {"join": session.joined, **held}
 
 
-async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
-    names = await t.rooms(p.e_rooms, p.e_members, "e")
-    # The box's speed for Python just before and after this search: it has changed by 2×
-    # within one run, and the targets compare maxima found minutes apart.
-    box_before = machine.python_loop_ms()
-    plan = LoadPlan(t.spec(names), p.e_members, p.sender_fraction, procs=p.procs)
-    steps: list[dict[str, Any]] = []
-    best: dict[str, Any] | None = None
-    first_fail: float | None = None
-    retried = False
-    async with LoadSession(plan, t.pid) as session:
+async def step_up(
+    t: Target, p: Profile, budget: Budget, turn: asyncio.Lock | None = None
+) -> dict[str, Any]:
+    """Scenario (e) on one server. With ``turn`` (shared by the servers of an interleaved
+    search, :func:`step_ups`), everything that loads the box (the joins, each step, the
+    drain after a failed step, the reference loop) waits for its turn: the servers take one
+    step each in turn, so the box's phase is the same for all of them."""
+    own_turn = turn or asyncio.Lock()
+    async with contextlib.AsyncExitStack() as stack:
+        async with own_turn:
+            names = await t.rooms(p.e_rooms, p.e_members, "e")
+            # The box's speed for Python just before and after this search: it has changed
+            # by 2× within one run, and the targets compare maxima found minutes apart.
+            box_before = machine.python_loop_ms()
+            plan = LoadPlan(t.spec(names), p.e_members, p.sender_fraction, procs=p.procs)
+            session = await stack.enter_async_context(LoadSession(plan, t.pid))
+        steps: list[dict[str, Any]] = []
+        best: dict[str, Any] | None = None
+        first_fail: float | None = None
+        retried = False
         offers = list(p.e_steps)
         i = 0
         lowest_fail: float | None = None  # once set, the search is bisecting
         bisections = 0
         while i < len(offers):
             offered = offers[i]
-            if not budget.allows(f"{t.label} e@{offered:.0f}", p.step_duration + 3):
-                break
-            step = await session.step(offered / p.e_members, p.step_duration, p.warmup)
-            ok = passes(step)
+            async with own_turn:
+                if not budget.allows(f"{t.label} e@{offered:.0f}", p.step_duration + 3):
+                    break
+                step = await session.step(offered / p.e_members, p.step_duration, p.warmup)
+                ok = passes(step)
+                if not ok and not step["closed"]:
+                    # Let the server drain what the failed step queued, before anyone's next
+                    # step.
+                    await asyncio.sleep(DRAIN_S)
             row = {**summary_of(step), "pass": ok}
             steps.append(row)
             log(
@@ -300,7 +317,6 @@ async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
                 # the session cannot measure another step.
                 break
             else:
-                await asyncio.sleep(2.0)  # let the server drain what the failed step queued
                 if not retried:
                     # The box is shared: one noisy step must not end the search. Same offer.
                     retried = True
@@ -320,11 +336,14 @@ async def step_up(t: Target, p: Profile, budget: Budget) -> dict[str, Any]:
                 offers = [*offers[:i], round((last_ok + lowest_fail) / 2, -2)]
             else:
                 break
+        async with own_turn:
+            box_after = machine.python_loop_ms()
     # Taken at the fixed offer whether or not it was sustained: CPU per delivery stays
     # meaningful when a server saturates (it is then its whole CPU over what it delivered).
     at_fixed = next((s for s in steps if s["offered_deliveries_s"] == p.e_fixed), None)
     return {
-        "box_ms": [box_before, machine.python_loop_ms()],
+        "box_ms": [box_before, box_after],
+        "interleaved": turn is not None,
         "rooms": p.e_rooms,
         "members": p.e_members,
         "steps": steps,
@@ -368,6 +387,57 @@ async def stalled(t: Target, p: Profile) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Contestant:
+    """One server of the interleaved step-up: a target or one of Haven's variants."""
+
+    kind: str
+    label: str
+    haven_env: dict[str, str] | None = None
+    workers: int = 1
+    redis: bool = False  # Haven's room log on a throwaway redis-server
+
+
+async def step_ups(
+    contestants: list[Contestant], p: Profile, budget: Budget
+) -> dict[str, dict[str, Any]]:
+    """Scenario (e) for every contestant at once, each on a fresh server: one step of each
+    in turn (round robin, in the order given), until every search has ended. The box's speed
+    drifts by up to 2× within a run (docs/benchmarks.md); searches run one after the other
+    compared servers measured minutes apart, on a box of another speed. By label: the (e)
+    result, or ``{"error": ...}`` for a server that could not be started."""
+    out: dict[str, dict[str, Any]] = {}
+    log(f"== (e) interleaved: {', '.join(c.label for c in contestants)}")
+    async with contextlib.AsyncExitStack() as stack:
+        started: list[tuple[Contestant, Target]] = []
+        for c in contestants:
+            try:
+                env = dict(c.haven_env or {})
+                if c.redis:
+                    env["HAVEN_ROOM_LOG_URL"] = stack.enter_context(servers.redis_server())
+                t = await stack.enter_async_context(
+                    running(c.kind, f"{c.label}-e", env if c.kind == "haven" else None, c.workers)
+                )
+            except Exception as exc:  # noqa: BLE001 - the others still run
+                log(f"  {c.label} could not run: {type(exc).__name__}: {exc}")
+                out[c.label] = {"error": f"{type(exc).__name__}: {exc}"}
+                continue
+            t.label = c.label
+            started.append((c, t))
+        turn = asyncio.Lock()  # FIFO: a server that has had its step queues behind the others
+        results = await asyncio.gather(
+            *(step_up(t, p, budget, turn) for _, t in started), return_exceptions=True
+        )
+    for (c, _), r in zip(started, results, strict=True):
+        if isinstance(r, BaseException):
+            log(f"  {c.label} e failed: {type(r).__name__}: {r}")
+            out[c.label] = {"error": f"{type(r).__name__}: {r}"}
+        else:
+            log(f"  {c.label} e: {brief('e', r)}")
+            out[c.label] = r
+    return out
+
+
 async def measure_target(
     kind: str,
     p: Profile,
@@ -375,7 +445,7 @@ async def measure_target(
     label: str | None = None,
     haven_env: dict[str, str] | None = None,
     workers: int = 1,
-    only: tuple[str, ...] = ("c", "a", "b", "e", "d"),
+    only: tuple[str, ...] = ("c", "a", "b", "d"),
 ) -> dict[str, Any]:
     label = label or kind
     out: dict[str, Any] = {"kind": kind, "label": label, "workers": workers}
@@ -490,42 +560,35 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     if any(k.endswith("-node") for k in targets):
         servers.ensure_node_modules()
     extra = dict(item.split("=", 1) for item in args.haven_env)
-    # Haven and its own variants first, then the peers in the order the targets compare
-    # with them: if the budget runs out, the native-speed reference (ws-node) goes first.
-    if "haven" in targets:
-        result["targets"]["haven"] = await measure_target("haven", p, budget, haven_env=extra)
+    # Scenarios c, a, b and d, one server at a time, Haven first; then (e) for every server
+    # and variant together, one step of each in turn (step_ups); the generator check last.
+    for kind in targets:
+        result["targets"][kind] = await measure_target(
+            kind, p, budget, haven_env=extra if kind == "haven" else None
+        )
+    contestants = [Contestant(kind, kind, extra if kind == "haven" else None) for kind in targets]
     if "haven" in targets and not args.no_variants:
-        fields = haven_setup.settings_fields()
-        if "moderation" in fields:
-            result["variants"]["haven-moderation-off"] = await measure_target(
-                "haven",
-                p,
-                budget,
-                label="haven-moderation-off",
-                haven_env={**extra, "HAVEN_MODERATION": "false"},
-                only=("e",),
-            )
+        if "moderation" in haven_setup.settings_fields():
+            off = {**extra, "HAVEN_MODERATION": "false"}
+            contestants.insert(1, Contestant("haven", "haven-moderation-off", off))
         else:
             result["variants"]["haven-moderation-off"] = {
                 "error": "this Haven has no `moderation` setting (HAVEN_MODERATION) yet"
             }
-        if budget.allows("haven-redis-2w", 30):
-            try:
-                with servers.redis_server() as url:
-                    result["variants"]["haven-redis-2w"] = await measure_target(
-                        "haven",
-                        p,
-                        budget,
-                        label="haven-redis-2w",
-                        haven_env={**extra, "HAVEN_ROOM_LOG_URL": url},
-                        workers=2,
-                        only=("e",),
-                    )
-            except RuntimeError as exc:
-                result["variants"]["haven-redis-2w"] = {"error": str(exc)}
-    for kind in targets:
-        if kind != "haven":
-            result["targets"][kind] = await measure_target(kind, p, budget)
+        contestants.insert(2, Contestant("haven", "haven-redis-2w", extra, 2, redis=True))
+    started = time.monotonic()
+    searched = await step_ups(contestants, p, budget)
+    for c in contestants:
+        if c.label in result["targets"]:
+            result["targets"][c.label]["e"] = searched[c.label]
+        else:
+            result["variants"][c.label] = {
+                "kind": c.kind,
+                "label": c.label,
+                "workers": c.workers,
+                "e": searched[c.label],
+            }
+    result["e_seconds"] = round(time.monotonic() - started, 1)
     if not args.no_check:
         check_kind = "ws-node" if "ws-node" in targets else targets[-1]
         if budget.allows("generator check", 3 * (p.duration + 5)):
@@ -538,7 +601,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI-size smoke (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="CI-size smoke (about 4 minutes)")
     parser.add_argument("--budget", type=float, default=780, help="seconds for everything")
     parser.add_argument("--targets", help=f"comma-separated subset of {','.join(ALL_TARGETS)}")
     parser.add_argument("--procs", type=int, help="generator processes (default 2)")

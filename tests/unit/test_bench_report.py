@@ -84,3 +84,22 @@ def test_a_comparison_across_a_change_of_box_speed_says_so() -> None:
     del socketio["box_ms"]
     row = next(r for r in _targets(haven, socketio).splitlines() if "1× Node socket.io" in r)
     assert "box" not in row
+
+
+def test_the_run_says_whether_the_step_ups_were_interleaved() -> None:
+    def res(*flags: bool | None) -> dict[str, Any]:
+        searches = [{**_stepped([(10_000, 10_000, True)])} for _ in flags]
+        for e, flag in zip(searches, flags, strict=True):
+            if flag is not None:
+                e["interleaved"] = flag
+        return {
+            "targets": {f"t{i}": {"e": e} for i, e in enumerate(searches)},
+            "variants": {"off": {"e": {"error": "not run"}}},
+            "e_seconds": 412.4,
+        }
+
+    assert "one step of each in turn (412 s)" in report._order_line(res(True, True))[0]
+    assert "after the previous" in report._order_line(res(True, False))[0]
+    # Results written before the interleaving have no such field.
+    assert "after the previous" in report._order_line(res(None, None))[0]
+    assert report._order_line(res()) == []
