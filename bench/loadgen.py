@@ -325,11 +325,12 @@ class Worker:
         hosts = [i for i in mine if i % self.m == 0] if hosts_needed else []
         await asyncio.gather(*(one(i) for i in hosts))
         await asyncio.gather(*(one(i) for i in mine if not (hosts_needed and i % self.m == 0)))
+        # Reads are batched (SO_RCVLOWAT) during steps only (``batch_reads``): between steps a
+        # member must see the server's small keepalive pings at once and answer them, or the
+        # server closes it (WebSocket pings and Engine.IO's "2" are a few bytes).
         for member in self.members:
             if member.index in stalled and member.transport is not None:
                 member.transport.underlying_transport.pause_reading()
-            elif not member.probe and not plan.idle:
-                member.set_rcvlowat(plan.batch_reads)
 
     async def send_loop(
         self, t0_ns: int, rate: float, duration: float, warmup: float
@@ -410,14 +411,19 @@ class Worker:
                     return
 
         await quiet(lambda: len(self.lat), 500_000_000)
-        stalled = set(self.plan.stalled)
-        batched = [m for m in self.members if not m.probe and m.index not in stalled]
-        for member in batched:
-            member.set_rcvlowat(1)
+        self.batch_reads(False)
         await quiet(lambda: sum(m.received for m in self.members), 300_000_000)
-        for member in batched:
-            member.set_rcvlowat(self.plan.batch_reads)
         return (monotonic_ns() - start) / 1e9
+
+    def batch_reads(self, on: bool) -> None:
+        """Batched reads for the members that are neither probes nor stalled, during a step;
+        off between steps (see ``join_all``)."""
+        if self.plan.idle:
+            return
+        stalled = set(self.plan.stalled)
+        for member in self.members:
+            if not member.probe and member.index not in stalled:
+                member.set_rcvlowat(self.plan.batch_reads if on else 1)
 
     async def wake_stalled(self) -> None:
         """After a step, let stalled members read again to see what the server did to them:
@@ -458,6 +464,7 @@ class Worker:
         t0_ns = int(cmd["t0_ns"])
         duration = float(cmd["duration"])
         self.reset()
+        self.batch_reads(True)
         cpu0 = me.cpu_times()
         result: dict[str, Any] = await self.send_loop(
             t0_ns, float(cmd["rate"]), duration, float(cmd["warmup"])
