@@ -34,6 +34,9 @@ UVICORN_FLAGS = [
     "--log-level", "warning",
     "--no-access-log",
     "--backlog", "4096",
+    # Keepalive pings every 10 minutes, as for every server here (docs/benchmarks.md): in the
+    # interleaved step-up a server waiting for its turn must not ping its members meanwhile.
+    "--ws-ping-interval", "600",
 ]  # fmt: skip
 
 

@@ -18,6 +18,7 @@ sio = socketio.AsyncServer(
     max_http_buffer_size=16384,
     logger=False,
     engineio_logger=False,
+    ping_interval=600,  # keepalive every 10 minutes, as for every server (docs/benchmarks.md)
 )
 app = socketio.ASGIApp(sio)
 # sid -> room name; a plain dict is cheaper than the per-sid session store.

@@ -15,6 +15,7 @@ const io = new Server(httpServer, {
   perMessageDeflate: false,
   maxHttpBufferSize: 16384,
   serveClient: false,
+  pingInterval: 600000, // keepalive every 10 minutes, as for every server (docs/benchmarks.md)
 });
 
 io.on('connection', (socket) => {
