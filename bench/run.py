@@ -50,6 +50,7 @@ PEERS = ("socketio-node", "uvicorn-bare", "socketio-py", "ws-node")
 ALL_TARGETS = ("haven", *PEERS)
 P99_LIMIT_MS = 100.0
 GEN_CPU_LIMIT = 80.0  # % of one core per generator process
+SCENARIOS = ("c", "a", "b", "d", "e")
 BISECTIONS = 2  # steps of (e) between the best pass and the lowest failure
 DRAIN_S = 2.0  # after a failed step of (e), for the server to drain what it queued
 
@@ -543,31 +544,19 @@ async def generator_check(kind: str, p: Profile, budget: Budget) -> dict[str, An
 # --------------------------------------------------------------------------- main
 
 
-async def run_all(args: argparse.Namespace) -> dict[str, Any]:
-    p = QUICK if args.quick else FULL
-    if args.procs:
-        p = replace(p, procs=args.procs)
-    budget = Budget(args.budget)
-    targets = tuple(args.targets.split(",")) if args.targets else ALL_TARGETS
-    result: dict[str, Any] = {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": args.command_line,
-        "profile": {k: getattr(p, k) for k in p.__dataclass_fields__},
-        "machine": machine.describe(),
-        "targets": {},
-        "variants": {},
-    }
-    if any(k.endswith("-node") for k in targets):
-        servers.ensure_node_modules()
-    extra = dict(item.split("=", 1) for item in args.haven_env)
-    # Scenarios c, a, b and d, one server at a time, Haven first; then (e) for every server
-    # and variant together, one step of each in turn (step_ups); the generator check last.
-    for kind in targets:
-        result["targets"][kind] = await measure_target(
-            kind, p, budget, haven_env=extra if kind == "haven" else None
-        )
+async def _interleaved(
+    result: dict[str, Any],
+    p: Profile,
+    budget: Budget,
+    targets: tuple[str, ...],
+    extra: dict[str, str],
+    *,
+    variants: bool,
+) -> None:
+    """(e) for the targets, and (f) for Haven unless ``variants`` is off, interleaved
+    (:func:`step_ups`); each result goes into ``result`` beside the target's other scenarios."""
     contestants = [Contestant(kind, kind, extra if kind == "haven" else None) for kind in targets]
-    if "haven" in targets and not args.no_variants:
+    if "haven" in targets and variants:
         if "moderation" in haven_setup.settings_fields():
             off = {**extra, "HAVEN_MODERATION": "false"}
             contestants.insert(1, Contestant("haven", "haven-moderation-off", off))
@@ -589,6 +578,42 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                 "e": searched[c.label],
             }
     result["e_seconds"] = round(time.monotonic() - started, 1)
+
+
+async def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    p = QUICK if args.quick else FULL
+    if args.procs:
+        p = replace(p, procs=args.procs)
+    budget = Budget(args.budget)
+    targets = tuple(args.targets.split(",")) if args.targets else ALL_TARGETS
+    result: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": args.command_line,
+        "profile": {k: getattr(p, k) for k in p.__dataclass_fields__},
+        "machine": machine.describe(),
+        "targets": {},
+        "variants": {},
+    }
+    if any(k.endswith("-node") for k in targets):
+        servers.ensure_node_modules()
+    extra = dict(item.split("=", 1) for item in args.haven_env)
+    # Scenarios c, a, b and d, one server at a time, Haven first; then (e) for every server
+    # and variant together, one step of each in turn (step_ups); the generator check last.
+    scenarios = tuple(args.scenarios.split(","))
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios {sorted(unknown)}: choose among {SCENARIOS}")
+    for kind in targets:
+        only = tuple(s for s in scenarios if s != "e")
+        result["targets"][kind] = (
+            await measure_target(
+                kind, p, budget, haven_env=extra if kind == "haven" else None, only=only
+            )
+            if only
+            else {"kind": kind, "label": kind, "workers": 1}
+        )
+    if "e" in scenarios:
+        await _interleaved(result, p, budget, targets, extra, variants=not args.no_variants)
     if not args.no_check:
         check_kind = "ws-node" if "ws-node" in targets else targets[-1]
         if budget.allows("generator check", 3 * (p.duration + 5)):
@@ -605,6 +630,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=float, default=780, help="seconds for everything")
     parser.add_argument("--targets", help=f"comma-separated subset of {','.join(ALL_TARGETS)}")
     parser.add_argument("--procs", type=int, help="generator processes (default 2)")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated subset of c,a,b,d,e (default: all; f comes with e)",
+    )
     parser.add_argument("--no-variants", action="store_true", help="skip scenario f")
     parser.add_argument("--no-check", action="store_true", help="skip the generator check")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/")
