@@ -279,7 +279,7 @@ async def step_up(
         async with own_turn:
             names = await t.rooms(p.e_rooms, p.e_members, "e")
             # The box's speed for Python just before and after this search: it has changed
-            # by 2× within one run, and the targets compare maxima found minutes apart.
+            # by 2× within one run (a lone search is compared with others found minutes apart).
             box_before = machine.python_loop_ms()
             plan = LoadPlan(t.spec(names), p.e_members, p.sender_fraction, procs=p.procs)
             session = await stack.enter_async_context(LoadSession(plan, t.pid))
