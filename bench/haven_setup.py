@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.http1 import Http1Pool
+from bench.servers import KEEPALIVE_S
 
 USERNAME = "bench"
 PASSWORD = "bench-password-not-secret"  # throwaway account in a throwaway data directory
@@ -30,9 +31,7 @@ BENCH_ENV = {
     "HAVEN_MAX_CONNS_PER_IP": "100000",
     "HAVEN_JOIN_RATE_PER_IP": "1000000/minute",
     "HAVEN_TICKET_TTL_S": "600",
-    # Keepalive pings every 10 minutes, as for every server (docs/benchmarks.md): in the
-    # interleaved step-up a server waiting for its turn must not ping its members meanwhile.
-    "HAVEN_PING_INTERVAL_S": "600",
+    "HAVEN_PING_INTERVAL_S": str(KEEPALIVE_S),  # bench.servers.KEEPALIVE_S
 }
 # Per-meeting moderation overrides for bench rooms (see app/moderation/policy.py).
 BENCH_POLICY: dict[str, Any] = {"newcomer_cooldown": 0}

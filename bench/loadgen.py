@@ -325,7 +325,7 @@ class Worker:
         hosts = [i for i in mine if i % self.m == 0] if hosts_needed else []
         await asyncio.gather(*(one(i) for i in hosts))
         await asyncio.gather(*(one(i) for i in mine if not (hosts_needed and i % self.m == 0)))
-        # Reads are batched (SO_RCVLOWAT) during steps only (``batch_reads``): between steps a
+        # Reads are batched (SO_RCVLOWAT) during steps only (``batched``): between steps a
         # member must see the server's small keepalive pings at once and answer them, or the
         # server closes it (WebSocket pings and Engine.IO's "2" are a few bytes).
         for member in self.members:
@@ -411,11 +411,11 @@ class Worker:
                     return
 
         await quiet(lambda: len(self.lat), 500_000_000)
-        self.batch_reads(False)
+        self.batched(False)
         await quiet(lambda: sum(m.received for m in self.members), 300_000_000)
         return (monotonic_ns() - start) / 1e9
 
-    def batch_reads(self, on: bool) -> None:
+    def batched(self, on: bool) -> None:
         """Batched reads for the members that are neither probes nor stalled, during a step;
         off between steps (see ``join_all``)."""
         if self.plan.idle:
@@ -464,7 +464,7 @@ class Worker:
         t0_ns = int(cmd["t0_ns"])
         duration = float(cmd["duration"])
         self.reset()
-        self.batch_reads(True)
+        self.batched(True)
         cpu0 = me.cpu_times()
         result: dict[str, Any] = await self.send_loop(
             t0_ns, float(cmd["rate"]), duration, float(cmd["warmup"])

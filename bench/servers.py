@@ -24,6 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "bench" / "peers" / "node"
 LOG_DIR = ROOT / "bench" / "results" / "logs"
 
+KEEPALIVE_S = 600
+"""Keepalive ping interval of every server that sends pings (Haven, both socket.io servers,
+uvicorn's WebSocket layer): in the interleaved step-up a server waiting for its turn must not
+ping its members in another server's step (docs/benchmarks.md). The Node socket.io peer has
+the same figure in milliseconds."""
+
 UVICORN_FLAGS = [
     "--host", "127.0.0.1",
     "--loop", "uvloop",
@@ -34,9 +40,7 @@ UVICORN_FLAGS = [
     "--log-level", "warning",
     "--no-access-log",
     "--backlog", "4096",
-    # Keepalive pings every 10 minutes, as for every server here (docs/benchmarks.md): in the
-    # interleaved step-up a server waiting for its turn must not ping its members meanwhile.
-    "--ws-ping-interval", "600",
+    "--ws-ping-interval", str(KEEPALIVE_S),
 ]  # fmt: skip
 
 

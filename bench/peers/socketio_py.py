@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import socketio
 
+from bench.servers import KEEPALIVE_S
+
 sio = socketio.AsyncServer(
     async_mode="asgi",
     transports=["websocket"],
@@ -18,7 +20,7 @@ sio = socketio.AsyncServer(
     max_http_buffer_size=16384,
     logger=False,
     engineio_logger=False,
-    ping_interval=600,  # keepalive every 10 minutes, as for every server (docs/benchmarks.md)
+    ping_interval=KEEPALIVE_S,
 )
 app = socketio.ASGIApp(sio)
 # sid -> room name; a plain dict is cheaper than the per-sid session store.

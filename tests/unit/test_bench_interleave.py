@@ -47,9 +47,12 @@ class FakeSession:
         }
 
 
+LIMITS = {"a": 30_000.0, "b": 80_000.0, "c": 10_000.0}  # what each fake server sustains
+
+
 @pytest.fixture
-def fake_servers(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
-    limits = {"a": 30_000.0, "b": 80_000.0, "c": 10_000.0}
+def fake_servers(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """The fake servers' pids by label, with step_up's surroundings faked."""
     FakeSession.log = []
 
     async def rooms(self: run.Target, count: int, capacity: int, tag: str) -> tuple[str, ...]:
@@ -58,23 +61,23 @@ def fake_servers(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     def session(plan: Any, pid: int) -> FakeSession:
         label = next(k for k, v in pids.items() if v == pid)
         # step_up offers rate = deliveries/s ÷ members of a room.
-        return FakeSession(label, limits[label], run.FULL.e_members)
+        return FakeSession(label, LIMITS[label], run.FULL.e_members)
 
-    pids = {label: 1000 + i for i, label in enumerate(limits)}
+    pids = {label: 1000 + i for i, label in enumerate(LIMITS)}
     monkeypatch.setattr(run.Target, "rooms", rooms)
     monkeypatch.setattr(run, "LoadSession", session)
     monkeypatch.setattr(machine, "python_loop_ms", lambda: 50.0)
     monkeypatch.setattr(run, "DRAIN_S", 0.0)
-    return {"pids": pids, **limits}  # type: ignore[dict-item]
+    return pids
 
 
 async def test_interleaved_step_ups_take_turns_and_find_each_maximum(
-    fake_servers: dict[str, Any],
+    fake_servers: dict[str, int],
 ) -> None:
     p = replace(run.FULL, e_steps=(10_000, 20_000, 40_000, 80_000, 160_000))
     budget = run.Budget(3600)
     turn = asyncio.Lock()
-    targets = [run.Target("x", label, 0, pid) for label, pid in fake_servers["pids"].items()]
+    targets = [run.Target("x", label, 0, pid) for label, pid in fake_servers.items()]
     results = await asyncio.gather(*(run.step_up(t, p, budget, turn) for t in targets))
 
     # Never two servers loaded at once: every start is followed by its own end.
@@ -94,9 +97,9 @@ async def test_interleaved_step_ups_take_turns_and_find_each_maximum(
     assert all(r["interleaved"] for r in results)
 
 
-async def test_a_lone_step_up_is_not_marked_interleaved(fake_servers: dict[str, Any]) -> None:
+async def test_a_lone_step_up_is_not_marked_interleaved(fake_servers: dict[str, int]) -> None:
     p = replace(run.FULL, e_steps=(10_000, 20_000))
-    t = run.Target("x", "c", 0, fake_servers["pids"]["c"])
+    t = run.Target("x", "c", 0, fake_servers["c"])
     result = await run.step_up(t, p, run.Budget(3600))
     assert result["max_sustained_s"] == 10_000
     assert result["interleaved"] is False

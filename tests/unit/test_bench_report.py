@@ -93,7 +93,7 @@ def test_a_comparison_across_a_change_of_box_speed_says_so() -> None:
 
 def test_the_run_says_whether_the_step_ups_were_interleaved() -> None:
     def res(*flags: bool | None) -> dict[str, Any]:
-        searches = [{**_stepped([(10_000, 10_000, True)])} for _ in flags]
+        searches = [_stepped([(10_000, 10_000, True)]) for _ in flags]
         for e, flag in zip(searches, flags, strict=True):
             if flag is not None:
                 e["interleaved"] = flag

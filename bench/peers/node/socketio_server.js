@@ -15,7 +15,7 @@ const io = new Server(httpServer, {
   perMessageDeflate: false,
   maxHttpBufferSize: 16384,
   serveClient: false,
-  pingInterval: 600000, // keepalive every 10 minutes, as for every server (docs/benchmarks.md)
+  pingInterval: 600000, // bench/servers.py KEEPALIVE_S, in milliseconds
 });
 
 io.on('connection', (socket) => {
