@@ -443,17 +443,17 @@ async def measure_target(
     kind: str,
     p: Profile,
     budget: Budget,
-    label: str | None = None,
-    haven_env: dict[str, str] | None = None,
-    workers: int = 1,
-    only: tuple[str, ...] = ("c", "a", "b", "d"),
+    haven_env: dict[str, str] | None,
+    only: tuple[str, ...],
 ) -> dict[str, Any]:
-    label = label or kind
-    out: dict[str, Any] = {"kind": kind, "label": label, "workers": workers}
+    """Scenarios c, a, b and d (those in ``only``) on one fresh server of ``kind``; (e) runs
+    interleaved with the other servers' (:func:`step_ups`)."""
+    label = kind
+    out: dict[str, Any] = {"kind": kind, "label": label, "workers": 1}
     log(f"== {label}")
     started = time.monotonic()
     try:
-        async with running(kind, label, haven_env, workers) as t:
+        async with running(kind, label, haven_env) as t:
             scenarios: list[tuple[str, float, Callable[[], Awaitable[dict[str, Any]]]]] = [
                 ("c", 40, lambda: soak(t, p)),
                 (
@@ -466,7 +466,6 @@ async def measure_target(
                     p.duration + 10,
                     lambda: fixed_load(t, p, "b", 1, p.b_members, p.b_rate, p.duration),
                 ),
-                ("e", 20, lambda: step_up(t, p, budget)),
                 ("d", 2 * p.d_duration + 15, lambda: stalled(t, p)),
             ]
             for name, needs, run in scenarios:
@@ -606,9 +605,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     for kind in targets:
         only = tuple(s for s in scenarios if s != "e")
         result["targets"][kind] = (
-            await measure_target(
-                kind, p, budget, haven_env=extra if kind == "haven" else None, only=only
-            )
+            await measure_target(kind, p, budget, extra if kind == "haven" else None, only)
             if only
             else {"kind": kind, "label": kind, "workers": 1}
         )
