@@ -20,7 +20,9 @@ ModerationCategory = Literal[
     "crisis", "pii", "harassment", "spam", "impersonation", "newcomer", "ok"
 ]
 ReconnectKind = Literal["resume", "snapshot"]
-SemanticOutcome = Literal["crisis", "clear", "gated", "over_budget", "queue_full", "off", "error"]
+SemanticOutcome = Literal[
+    "crisis", "clear", "gated", "over_budget", "queue_full", "ended", "off", "error"
+]
 
 ACTIONS: Final = frozenset(get_args(ModerationAction))
 CATEGORIES: Final = frozenset(get_args(ModerationCategory))
@@ -55,6 +57,13 @@ class Metrics:
             ["action", "category"],
             registry=registry,
         )
+        self.moderation_screen_seconds = Counter(
+            "haven_moderation_screen_seconds",
+            "Seconds the event loop spent screening chat messages (the gating pipeline). Its "
+            "rate is the share of a core moderation takes; over the verdicts' rate, the time "
+            "one message takes.",
+            registry=registry,
+        )
         self.reconnects = Counter(
             "haven_reconnects",
             "Reconnections by outcome: resume (missed events replayed) or snapshot.",
@@ -72,7 +81,7 @@ class Metrics:
         self.semantic_crisis = Counter(
             "haven_semantic_crisis_screens",
             "Delivered messages offered to the semantic crisis screen, by outcome: crisis, "
-            "clear, or skipped (gated, over_budget, queue_full, off) or failed (error).",
+            "clear, or skipped (gated, over_budget, queue_full, ended, off) or failed (error).",
             ["outcome"],
             registry=registry,
         )
@@ -88,6 +97,10 @@ class Metrics:
             self.reconnects.labels(kind=kind)
         for outcome in SEMANTIC_OUTCOMES:
             self.semantic_crisis.labels(outcome=outcome)
+
+    def screened(self, seconds: float) -> None:
+        """Count the event loop's time for one screen."""
+        self.moderation_screen_seconds.inc(seconds)
 
     def verdict(self, action: str, category: str) -> None:
         """Count one verdict; raises ``ValueError`` for a label outside the fixed sets."""

@@ -54,13 +54,14 @@ __all__ = ["OUTCOMES", "AfterDeliveryScreen", "Outcome", "shared_screen"]
 
 logger = logging.getLogger("haven.moderation")
 
-Outcome = Literal["crisis", "clear", "gated", "over_budget", "queue_full", "off", "error"]
+Outcome = Literal["crisis", "clear", "gated", "over_budget", "queue_full", "ended", "off", "error"]
 OUTCOMES: Final[tuple[Outcome, ...]] = (
     "crisis",
     "clear",
     "gated",
     "over_budget",
     "queue_full",
+    "ended",
     "off",
     "error",
 )
@@ -320,6 +321,24 @@ class AfterDeliveryScreen(Generic[T]):
         except queue.Full:
             self._busy.refund(charged)
             self._count("queue_full")
+
+    def forget(self, drop: Callable[[T], bool]) -> int:
+        """Take out of the queue the jobs whose ticket ``drop`` selects, unscreened (counted
+        as "ended"), and return how many. For a meeting that ended: nobody is left to get its
+        care, and its texts must not outlive it (docs/privacy.md). A job the worker has
+        already taken is screened, and its care is not sent (``room.ended``)."""
+        q = self._queue
+        with q.mutex:  # Queue's own lock: the worker's get() waits on it meanwhile
+            dropped = [job for job in q.queue if job is not None and drop(job.ticket)]
+            if dropped:
+                kept = [job for job in q.queue if job is None or not drop(job.ticket)]
+                q.queue.clear()
+                q.queue.extend(kept)
+                q.not_full.notify(len(dropped))
+        for job in dropped:
+            self._busy.refund(job.estimate)
+            self._count("ended")
+        return len(dropped)
 
     async def close(self) -> None:
         """Stop the worker after the queued jobs (bounded: at most ``queue_max``)."""

@@ -91,7 +91,8 @@ def build_rooms(app: FastAPI) -> Rooms:
     )
     moderation_on = settings.moderation
 
-    def on_verdict(verdict: Any) -> None:
+    def on_verdict(verdict: Any, seconds: float) -> None:
+        metrics.screened(seconds)
         for category in sorted(verdict.categories) or ["ok"]:
             metrics.verdict(verdict.action, category)
 

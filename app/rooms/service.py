@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ class Rooms:
         pipeline: Any = None,
         care_card: dict[str, Any] | None = None,
         default_policy: Any = None,
-        on_verdict: Callable[[Any], None] | None = None,
+        on_verdict: Callable[[Any, float], None] | None = None,
         semantic_crisis: bool = False,
         semantic_share: float = 0.25,
         on_semantic: Callable[[Outcome], None] | None = None,
@@ -263,9 +264,10 @@ class Rooms:
             sent_count=me.sent,
             trusted=me.trusted,
         )
+        started = time.perf_counter()
         verdict = self.pipeline.screen(cmd.x, ctx)
         if self.on_verdict is not None:
-            self.on_verdict(verdict)
+            self.on_verdict(verdict, time.perf_counter() - started)
         if verdict.action == "block":
             return {
                 "t": "error",
@@ -368,5 +370,8 @@ class Rooms:
 
     async def _room_ended(self, meeting_id: MeetingId, state: RoomState) -> None:
         self._skeletons.pop(meeting_id, None)
+        if self.semantic is not None:
+            # Messages of the meeting still waiting for the semantic screen: not any more.
+            self.semantic.forget(lambda delivered: delivered.room.meeting_id == meeting_id)
         for hook in self.ended_hooks:
             await hook(meeting_id, state)

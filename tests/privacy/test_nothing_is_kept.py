@@ -178,6 +178,10 @@ def test_metric_labels_are_bounded_enums(meeting: Evidence) -> None:
     assert values["haven_messages_in_total{}"] > 0
     assert values['haven_reconnects_total{"kind": "resume"}'] >= 1
     assert values['haven_moderation_verdicts_total{"action": "hold", "category": "newcomer"}'] >= 1
+    # The loop's time for each screen: some, and no more than the meeting took.
+    screened = sum(v for k, v in values.items() if k.startswith("haven_moderation_verdicts_total"))
+    seconds = values["haven_moderation_screen_seconds_total{}"]
+    assert 0 < seconds < 0.05 * screened, (seconds, screened)
 
 
 # -- memory, meeting end and shutdown ---------------------------------------------------------

@@ -19,6 +19,14 @@ def test_bounded_series_exist_from_the_start() -> None:
     assert 'haven_reconnects_total{kind="snapshot"} 0.0' in text
 
 
+def test_screen_time_adds_up() -> None:
+    metrics = Metrics()
+    metrics.screened(0.25)
+    metrics.screened(0.5)
+    text = metrics.render().decode()
+    assert "haven_moderation_screen_seconds_total 0.75" in text
+
+
 def test_unknown_labels_are_refused() -> None:
     metrics = Metrics()
     with pytest.raises(ValueError, match="moderation label"):

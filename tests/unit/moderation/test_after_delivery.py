@@ -108,6 +108,29 @@ async def test_budget_and_bounded_queue_turn_a_burst_away() -> None:
     assert len(stub.seen) <= 6
 
 
+async def test_forget_takes_a_meetings_waiting_messages_out_unscreened() -> None:
+    rec, stub = Recorder(), Stub()
+    stub.gate.clear()  # the model is still loading, or busy: messages wait in the queue
+    screen = make(rec, stub, share=1.0)
+    screen.start()
+    screen.submit("first message of the ended meeting", "ended:1")
+    await asyncio.sleep(0.1)  # the worker takes it and waits in judge()
+    for i in range(3):
+        screen.submit(f"message {i} of the ended meeting", f"ended:{i + 2}")
+        screen.submit(f"message {i} of another meeting", f"other:{i}")
+    assert screen.forget(lambda ticket: ticket.startswith("ended:")) == 3
+    assert rec.outcomes == ["ended"] * 3
+    stub.gate.set()
+    await rec.until(7)
+    await screen.close()
+    # The one already taken is screened; the others of that meeting never reach the model.
+    assert stub.seen == [
+        "first message of the ended meeting",
+        *(f"message {i} of another meeting" for i in range(3)),
+    ]
+    assert screen.forget(lambda ticket: True) == 0
+
+
 async def test_a_failing_message_is_counted_and_the_worker_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
