@@ -114,6 +114,25 @@ async def create_meetings(
         await http.close()
 
 
+async def screen_totals(port: int) -> tuple[float, float] | None:
+    """(seconds, messages): the event loop's time screening chat messages and the verdicts it
+    gave, from Haven's /metrics; None when this Haven does not report the time."""
+    http = Http1Pool("127.0.0.1", port, size=1)
+    try:
+        status, body = await http.request("GET", "/metrics")
+    finally:
+        await http.close()
+    if status != 200:
+        return None
+    seconds, messages = None, 0.0
+    for line in body.decode().splitlines():
+        if line.startswith("haven_moderation_screen_seconds_total "):
+            seconds = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("haven_moderation_verdicts_total{"):
+            messages += float(line.rsplit(" ", 1)[1])
+    return None if seconds is None else (seconds, messages)
+
+
 async def settled(port: int, within_s: float = 60.0) -> None:
     """Wait until the server's start-up work is done (the semantic crisis model is loaded on a
     background thread: ~90 MB that would otherwise land inside the first scenario's RSS and

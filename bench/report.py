@@ -38,11 +38,18 @@ def _get(d: Any, *path: Any) -> Any:
 
 
 def _cpu_at_fixed(e: dict[str, Any]) -> str:
-    """CPU µs per delivery at the fixed rate, with the part in child processes when any."""
+    """CPU µs per delivery at the fixed rate, with the part in child processes and the time
+    Haven's event loop spent screening, when there are any."""
     total, children = e.get("cpu_us_at_fixed"), e.get("cpu_us_children_at_fixed")
-    if total is None or not children or children < 0.05:
-        return _num(total, 1)
-    return f"{_num(total, 1)} ({_num(children, 1)} in child processes)"
+    notes = []
+    if total is not None and children and children >= 0.05:
+        notes.append(f"{_num(children, 1)} in child processes")
+    screen = e.get("screen_at_fixed")
+    if total is not None and isinstance(screen, dict):
+        notes.append(
+            f"screening {_num(screen['us_per_msg'])} µs a message, {_num(screen['pct'])}% of a core"
+        )
+    return f"{_num(total, 1)} ({'; '.join(notes)})" if notes else _num(total, 1)
 
 
 def _num(v: Any, digits: int = 0, unit: str = "") -> str:
@@ -252,7 +259,10 @@ def _absolute_section(res: dict[str, Any]) -> list[str]:
     out += [
         "",
         "CPU counts the server's whole process tree; the part in child processes is Haven's "
-        "semantic crisis screen (with two workers, the workers themselves).",
+        'semantic crisis screen (with two workers, the workers themselves). "Screening" is '
+        "the time Haven's event loop spent in the gating pipeline over that step, by its own "
+        "count (`haven_moderation_screen_seconds_total` over the verdicts, from /metrics before "
+        "and after), per message and as a share of one core while messages were sent.",
         "",
         f"**(a)** {p['a_rooms']} rooms × {p['a_members']} members at {_num(p['a_rate'])} msg/s "
         f"({_num(p['a_rate'] * p['a_members'])} deliveries/s offered); **(b)** 1 room × "

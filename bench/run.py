@@ -157,6 +157,7 @@ class Target:
     pid: int
     token: str | None = None
     counter: int = 0
+    workers: int = 1
 
     async def rooms(self, count: int, capacity: int, tag: str) -> tuple[str, ...]:
         self.counter += 1
@@ -173,6 +174,27 @@ class Target:
             options["bearer"] = self.token
         return TargetSpec(self.kind, "127.0.0.1", self.port, rooms, options)
 
+    async def screen_totals(self) -> tuple[float, float] | None:
+        """Haven's own count of its event loop's screening (seconds, messages), or None: a
+        peer, or several workers (each answers /metrics for itself)."""
+        if self.kind != "haven" or self.workers != 1:
+            return None
+        return await haven_setup.screen_totals(self.port)
+
+    async def step(self, session: LoadSession, rate: float, p: Profile) -> dict[str, Any]:
+        """One measured step of ``session`` (``rate`` messages/s per room), with Haven's time
+        spent screening over it when it reports one (``screen_us_per_msg``: the mean per
+        message; ``screen_pct``: the share of one core while messages were sent)."""
+        before = await self.screen_totals()
+        step = await session.step(rate, p.step_duration, p.warmup)
+        after = await self.screen_totals() if before is not None else None
+        if before is not None and after is not None and after[1] > before[1]:
+            seconds, messages = after[0] - before[0], after[1] - before[1]
+            step["server"]["screen_us_per_msg"] = 1e6 * seconds / messages
+            # Over the time messages were sent (warm-up and window), not the drain after it.
+            step["server"]["screen_pct"] = 100 * seconds / (p.warmup + p.step_duration)
+        return step
+
 
 @contextlib.asynccontextmanager
 async def running(
@@ -188,7 +210,7 @@ async def running(
         with servers.serve("haven", label=label, env=env, workers=workers) as server:
             token = await haven_setup.login(server.port)
             await haven_setup.settled(server.port)
-            yield Target(kind, label, server.port, server.pid, token)
+            yield Target(kind, label, server.port, server.pid, token, workers=workers)
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -211,6 +233,9 @@ def summary_of(step: dict[str, Any]) -> dict[str, Any]:
         "server_cpu_pct": step["server"].get("cpu_pct"),
         "cpu_us_per_delivery": step["server"].get("cpu_us_per_delivery"),
         "cpu_us_per_delivery_children": step["server"].get("cpu_us_per_delivery_children"),
+        # Haven only: its event loop's time screening, by its own count (/metrics).
+        "screen_us_per_msg": step["server"].get("screen_us_per_msg"),
+        "screen_pct": step["server"].get("screen_pct"),
         "server_rss_peak_mb": step["server"]["rss_peak_mb"],
         "gen_cpu_pct": step["gen"]["cpu_pct"],
         "gen_send_lag_ms_p99": step["gen"]["send_lag_ms_p99"],
@@ -296,7 +321,7 @@ async def step_up(
             async with own_turn:
                 if not budget.allows(f"{t.label} e@{offered:.0f}", p.step_duration + 3):
                     break
-                step = await session.step(offered / p.e_members, p.step_duration, p.warmup)
+                step = await t.step(session, offered / p.e_members, p)
                 ok = passes(step)
                 if not ok and not step["closed"]:
                     # Let the server drain what the failed step queued, before anyone's next
@@ -357,6 +382,11 @@ async def step_up(
         # The part of it spent in child processes (Haven's semantic crisis screen).
         "cpu_us_children_at_fixed": (
             at_fixed.get("cpu_us_per_delivery_children") if at_fixed else None
+        ),
+        "screen_at_fixed": (
+            {"us_per_msg": at_fixed["screen_us_per_msg"], "pct": at_fixed["screen_pct"]}
+            if at_fixed and at_fixed.get("screen_us_per_msg") is not None
+            else None
         ),
         "fixed_deliveries_s": p.e_fixed,
     }

@@ -13,6 +13,15 @@ def test_cpu_at_fixed_names_the_child_processes_share() -> None:
     assert report._cpu_at_fixed(_e(33.8, 12.46)) == "33.8 (12.5 in child processes)"
 
 
+def test_cpu_at_fixed_adds_havens_own_screening_time() -> None:
+    e = {**_e(43.8, 8.1), "screen_at_fixed": {"us_per_msg": 187.4, "pct": 18.6}}
+    assert report._cpu_at_fixed(e) == (
+        "43.8 (8.1 in child processes; screening 187 µs a message, 19% of a core)"
+    )
+    e = {**_e(25.0, None), "screen_at_fixed": {"us_per_msg": 150.0, "pct": 15.0}}
+    assert report._cpu_at_fixed(e) == "25.0 (screening 150 µs a message, 15% of a core)"
+
+
 def test_cpu_at_fixed_is_the_bare_figure_without_children() -> None:
     assert report._cpu_at_fixed(_e(13.1, 0.0)) == "13.1"
     assert report._cpu_at_fixed(_e(13.1, 0.01)) == "13.1"
