@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bench.http1 import Http1Pool
 from bench.servers import KEEPALIVE_S
 
@@ -122,15 +124,17 @@ async def screen_totals(port: int) -> tuple[float, float] | None:
         status, body = await http.request("GET", "/metrics")
     finally:
         await http.close()
-    if status != 200:
-        return None
-    seconds, messages = None, 0.0
-    for line in body.decode().splitlines():
-        if line.startswith("haven_moderation_screen_seconds_total "):
-            seconds = float(line.rsplit(" ", 1)[1])
-        elif line.startswith("haven_moderation_verdicts_total{"):
-            messages += float(line.rsplit(" ", 1)[1])
-    return None if seconds is None else (seconds, messages)
+    return screen_totals_of(body.decode()) if status == 200 else None
+
+
+def screen_totals_of(metrics: str) -> tuple[float, float] | None:
+    """:func:`screen_totals` from the text of /metrics."""
+    totals = {
+        family.name: sum(s.value for s in family.samples if s.name.endswith("_total"))
+        for family in text_string_to_metric_families(metrics)
+    }
+    seconds = totals.get("haven_moderation_screen_seconds")
+    return None if seconds is None else (seconds, totals.get("haven_moderation_verdicts", 0.0))
 
 
 async def settled(port: int, within_s: float = 60.0) -> None:

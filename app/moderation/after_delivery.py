@@ -328,10 +328,15 @@ class AfterDeliveryScreen(Generic[T]):
         care, and its texts must not outlive it (docs/privacy.md). A job the worker has
         already taken is screened, and its care is not sent (``room.ended``)."""
         q = self._queue
+        kept: list[_Job[T] | None] = []
+        dropped: list[_Job[T]] = []
         with q.mutex:  # Queue's own lock: the worker's get() waits on it meanwhile
-            dropped = [job for job in q.queue if job is not None and drop(job.ticket)]
+            for job in q.queue:
+                if job is not None and drop(job.ticket):
+                    dropped.append(job)
+                else:
+                    kept.append(job)
             if dropped:
-                kept = [job for job in q.queue if job is None or not drop(job.ticket)]
                 q.queue.clear()
                 q.queue.extend(kept)
                 q.not_full.notify(len(dropped))

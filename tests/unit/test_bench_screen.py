@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from bench import run
+from app.metrics import Metrics
+from bench import haven_setup, run
 
 
 class FakeSession:
@@ -38,3 +39,16 @@ async def test_a_step_reports_the_screening_time_haven_counted(
         step = await target.step(FakeSession(), 10.0, p)  # type: ignore[arg-type]
         assert step == {"server": {}}
     assert asked == [8001, 8001]
+
+
+def test_the_totals_are_read_from_havens_own_metrics() -> None:
+    metrics = Metrics()
+    assert haven_setup.screen_totals_of(metrics.render().decode()) == (0.0, 0.0)
+    metrics.screened(0.25)
+    metrics.screened(0.5)
+    metrics.verdict("allow", "ok")
+    metrics.verdict("allow", "ok")
+    metrics.verdict("warn", "pii")
+    assert haven_setup.screen_totals_of(metrics.render().decode()) == (0.75, 3.0)
+    # A Haven without the metric, or another server: nothing to report.
+    assert haven_setup.screen_totals_of("haven_messages_in_total 3.0\n") is None
