@@ -182,7 +182,7 @@ class Target:
         return await haven_setup.screen_totals(self.port)
 
     async def step(self, session: LoadSession, rate: float, p: Profile) -> dict[str, Any]:
-        """One measured step of ``session`` (``rate`` messages/s per room), with Haven's time
+        """One measured step of ``session`` (``rate`` messages/s in all), with Haven's time
         spent screening over it when it reports one (``screen_us_per_msg``: the mean per
         message; ``screen_pct``: the share of one core while messages were sent)."""
         before = await self.screen_totals()
@@ -191,8 +191,9 @@ class Target:
         if before is not None and after is not None and after[1] > before[1]:
             seconds, messages = after[0] - before[0], after[1] - before[1]
             step["server"]["screen_us_per_msg"] = 1e6 * seconds / messages
-            # Over the time messages were sent (warm-up and window), not the drain after it.
-            step["server"]["screen_pct"] = 100 * seconds / (p.warmup + p.step_duration)
+            # Over the time messages were sent (the step's duration, its warm-up included),
+            # not the drain after it.
+            step["server"]["screen_pct"] = 100 * seconds / p.step_duration
         return step
 
 
