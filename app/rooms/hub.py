@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,10 @@ BANNED = 4011
 DENIED = 4014
 
 TICK_S = 1.0
+TICK_SLOTS = 10
+"""Rooms tick on a shared grid: each second, in one of this many slots (by meeting id), so a
+worker with many rooms wakes up ``TICK_SLOTS`` times a second for their timers, not once per
+room, and no slot holds more than about a tenth of the rooms' ticks (see ``next_tick_in``)."""
 LOG_TRIM_EVERY_S = 10.0
 """How often a quiet room's log is trimmed by age (busy rooms are trimmed by their appends)."""
 COALESCE_S = 0.003
@@ -65,6 +70,22 @@ age trimming must not remove the events right after the newest snapshot."""
 RESYNC_ATTEMPTS = 5
 """Times a follower whose tail was trimmed reloads the snapshot (with a short backoff, while
 another worker saves a newer one) before it gives up."""
+
+
+def next_tick_in(now: float, slot: int) -> float:
+    """Seconds from ``now`` (the loop's clock) to the next tick of a room in ``slot``.
+
+    Each room's timers tick every ``TICK_S``, at its slot's offset on a grid that all rooms
+    share, so the rooms of one slot tick in the same turn of the loop. With a timer per room
+    at its own offset, 200 idle rooms woke the worker 200 times a second: 3.8-3.9% of a core on
+    the project's box, against 1.8% with ten slots (docs/architecture.md). The slots spread
+    the rooms' ticks over the second, so no turn of the loop carries all of them. A wait
+    shorter than half a period (a timer that fired a little early, or a room just opened)
+    goes on to the slot's next tick, so ticks are never closer together than half a period.
+    """
+    offset = slot * TICK_S / TICK_SLOTS
+    wait = TICK_S - (now - offset) % TICK_S
+    return wait if wait >= TICK_S / 2 else wait + TICK_S
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:
@@ -478,8 +499,9 @@ class RoomChannel:
         loop = asyncio.get_running_loop()
         next_trim = loop.time() + LOG_TRIM_EVERY_S
         quiet_since_seq = self.state.seq
+        slot = zlib.crc32(self.meeting_id.encode()) % TICK_SLOTS
         while True:
-            await asyncio.sleep(TICK_S)
+            await asyncio.sleep(next_tick_in(loop.time(), slot))
             if self.ended or self.stopped:
                 return
             if not self.leads_timers():
