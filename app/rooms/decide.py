@@ -396,6 +396,13 @@ def _grant_floor(state: RoomState, member: MemberId | None, now: int) -> Decisio
 # -- time -------------------------------------------------------------------------------------
 
 
+def timers_due(state: RoomState, now: int) -> bool:
+    """Whether a :class:`~app.rooms.commands.Tick` at ``now`` would append anything: a look at
+    the replica before taking the ordered path (a share timer running out, a resume window
+    ended, the idle end). Most ticks find nothing due."""
+    return bool(_tick(state, now))
+
+
 def _tick(state: RoomState, now: int) -> Decision:
     events: list[ev.RoomEvent] = []
     if state.phase == "ended":

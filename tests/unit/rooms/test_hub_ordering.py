@@ -192,9 +192,12 @@ class LosingLog(MemoryRoomLog):
 async def test_a_room_stops_even_when_a_cancellation_is_lost(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The room's timers call last_seq on every tick; the hub's close cancels them in there.
-    # Before, close waited for the tick task forever: it went on ticking. (And a timeout around
-    # that close would have passed: the wait swallowed the timeout's cancellation too.)
+    # With a timer due at every tick (as a running share timer makes it), the room's timers
+    # take the ordered path, which calls last_seq, on every tick; the hub's close cancels them
+    # in there. Before, close waited for the tick task forever: it went on ticking. (And a
+    # timeout around that close would have passed: the wait swallowed the timeout's
+    # cancellation too.)
+    monkeypatch.setattr(hub_module, "timers_due", lambda state, now: True)
     log = LosingLog()
     async with emptied_room(log, monkeypatch) as (hub, room):
         log.reading.clear()

@@ -10,6 +10,8 @@ import pytest
 
 from app.rooms import commands as sys
 from app.rooms import hub as hub_module
+from app.rooms import protocol as p
+from app.rooms.decide import timers_due
 from app.rooms.hub import TICK_S, TICK_SLOTS, Hub, next_tick_in
 from app.rooms.log import LogLimits
 from app.rooms.log_memory import MemoryRoomLog
@@ -39,20 +41,19 @@ async def test_many_rooms_tick_together_in_a_few_slots(monkeypatch: pytest.Monke
     monkeypatch.setattr(hub_module, "TICK_S", period)
     wakes: dict[int, list[float]] = {}
     ticks: dict[MeetingId, int] = {}
-    original_submit = hub_module.RoomChannel.submit
+    original_leads = hub_module.RoomChannel.leads_timers
 
     def recording_next_tick_in(now: float, slot: int) -> float:
         wait = next_tick_in(now, slot)
         wakes.setdefault(slot, []).append(now + wait)
         return wait
 
-    async def counting_submit(self: hub_module.RoomChannel, actor: MemberId | None, cmd: object):  # type: ignore[no-untyped-def]
-        if isinstance(cmd, sys.Tick):
-            ticks[self.meeting_id] = ticks.get(self.meeting_id, 0) + 1
-        return await original_submit(self, actor, cmd)  # type: ignore[arg-type]
+    def counting_leads(self: hub_module.RoomChannel) -> bool:
+        ticks[self.meeting_id] = ticks.get(self.meeting_id, 0) + 1
+        return original_leads(self)
 
     monkeypatch.setattr(hub_module, "next_tick_in", recording_next_tick_in)
-    monkeypatch.setattr(hub_module.RoomChannel, "submit", counting_submit)
+    monkeypatch.setattr(hub_module.RoomChannel, "leads_timers", counting_leads)
     hub = Hub(log=MemoryRoomLog(LogLimits()))
     names = [MeetingId(f"meeting-{i}") for i in range(40)]
     try:
@@ -66,7 +67,7 @@ async def test_many_rooms_tick_together_in_a_few_slots(monkeypatch: pytest.Monke
         await asyncio.sleep(6 * period)
     finally:
         await hub.close()
-    # Every room kept ticking, about once a period.
+    # Every room's timers kept waking, about once a period.
     assert set(ticks) == set(names)
     assert min(ticks.values()) >= 3
     # The rooms were spread over the slots, and each slot's rooms asked to wake at the same
@@ -84,3 +85,49 @@ async def test_many_rooms_tick_together_in_a_few_slots(monkeypatch: pytest.Monke
     requests = sum(len(instants) for instants in wakes.values())
     distinct = sum(len(instants) for instants in by_period.values())
     assert requests >= 3 * distinct
+
+
+async def test_only_a_tick_with_something_due_takes_the_ordered_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_module, "TICK_S", 0.02)
+    submitted: list[object] = []
+    original_submit = hub_module.RoomChannel.submit
+
+    async def recording_submit(  # type: ignore[no-untyped-def]
+        self: hub_module.RoomChannel, actor: MemberId | None, cmd: object
+    ):
+        submitted.append(cmd)
+        return await original_submit(self, actor, cmd)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hub_module.RoomChannel, "submit", recording_submit)
+    hub = Hub(log=MemoryRoomLog(LogLimits()))
+    room_id = MeetingId("emptied")
+
+    async def config() -> RoomConfig:
+        return RoomConfig(meeting_id=room_id, capacity=20, lobby=False)
+
+    try:
+        room = await hub.room(room_id, config)
+        assert room is not None
+        join = sys.Join(member=MemberId("ann"), name="Ann", key="ann", role="member", conn="c")
+        assert isinstance(await room.submit(None, join), list)
+        left = await room.submit(MemberId("ann"), p.Leave(t="leave"))
+        assert isinstance(left, list)
+        async with asyncio.timeout(2):
+            await room.caught_up(left[-1].seq)
+        now = hub.clock()
+        assert room.state.empty_since is not None
+        assert not timers_due(room.state, now)
+        submitted.clear()
+        await asyncio.sleep(0.2)  # ~10 ticks of an emptied room, nothing due yet
+        assert not any(isinstance(cmd, sys.Tick) for cmd in submitted)
+        # Past the idle end the timers are due: the tick decides it in order and ends the room.
+        hub.clock = lambda: now + room.state.config.idle_end_ms + 1
+        assert timers_due(room.state, hub.clock())
+        async with asyncio.timeout(2):
+            while not room.ended:  # noqa: ASYNC110 - the next tick ends it
+                await asyncio.sleep(0.01)
+        assert any(isinstance(cmd, sys.Tick) for cmd in submitted)
+    finally:
+        await hub.close()
