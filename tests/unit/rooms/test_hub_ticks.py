@@ -74,17 +74,16 @@ async def test_many_rooms_tick_together_in_a_few_slots(monkeypatch: pytest.Monke
     # instants, on the slot's offset of the grid: the worker wakes once per slot and period,
     # not once per room.
     assert len(wakes) >= TICK_SLOTS // 2
-    by_period: dict[int, set[float]] = {}
+    points: set[tuple[int, int]] = set()  # (period, slot): one instant of the grid each
     for slot, instants in wakes.items():
         offset = slot * period / TICK_SLOTS
         for t in instants:
             k = round((t - offset) / period)
             assert t == pytest.approx(k * period + offset, abs=1e-9)
-            by_period.setdefault(k, set()).add(round(t, 9))
-    assert max(len(instants) for instants in by_period.values()) <= TICK_SLOTS
+            points.add((k, slot))
+    # 40 rooms in 10 slots: about four rooms wake at each instant (one each, unaligned).
     requests = sum(len(instants) for instants in wakes.values())
-    distinct = sum(len(instants) for instants in by_period.values())
-    assert requests >= 3 * distinct
+    assert requests >= 2 * len(points)
 
 
 async def test_only_a_tick_with_something_due_takes_the_ordered_path(
