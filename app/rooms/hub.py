@@ -76,13 +76,12 @@ def next_tick_in(now: float, slot: int) -> float:
     """Seconds from ``now`` (the loop's clock) to the next tick of a room in ``slot``.
 
     Each room's timers tick every ``TICK_S``, at its slot's offset on a grid that all rooms
-    share, so the rooms of one slot tick in the same turn of the loop. With a timer per room
-    at its own offset, 200 idle rooms woke the worker 200 times a second: 3.8-3.9% of a core on
-    the project's box, against 1.8% with ten slots (1.15% once ticks with nothing due stopped
-    taking the ordered path; docs/architecture.md, "Timers across workers"). The slots spread
-    the rooms' ticks over the second, so no turn of the loop carries all of them. A wait
-    shorter than half a period (a timer that fired a little early, or a room just opened)
-    goes on to the slot's next tick, so ticks are never closer together than half a period.
+    share, so the rooms of one slot tick in the same turn of the loop, and a worker wakes once
+    per slot rather than once per room (measured in docs/architecture.md, "Timers across
+    workers"). The slots spread the rooms' ticks over the second, so no turn of the loop
+    carries all of them. A wait shorter than half a period (a timer that fired a little early,
+    or a room just opened) goes on to the slot's next tick, so ticks are never closer together
+    than half a period.
     """
     offset = slot * TICK_S / TICK_SLOTS
     wait = TICK_S - (now - offset) % TICK_S
