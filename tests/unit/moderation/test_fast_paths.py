@@ -1,6 +1,7 @@
 """Every fast path computes exactly what the straightforward version (``reference.py``) does."""
 
 import random
+import sys
 import time
 
 import phonenumbers
@@ -237,3 +238,12 @@ def test_no_catastrophic_backtracking_on_mixed_punctuation() -> None:
     started = time.process_time()
     pipeline.screen(text, ScreenContext())
     assert time.process_time() - started < 0.5
+
+
+def test_the_only_printable_whitespace_is_the_space() -> None:
+    """What the matching form's whitespace shortcut relies on (``str.isprintable``); ``\\s``
+    in a ``str`` pattern matches what ``str.isspace`` accepts."""
+    printable_spaces = [
+        c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() and c.isprintable()
+    ]
+    assert printable_spaces == [" "]
