@@ -152,8 +152,9 @@ async def update_meeting(
     clock: ClockDep,
 ) -> MeetingAdmin:
     meeting = await _meeting(db, meeting_id)
+    default_capacity: int = request.app.state.settings.room_capacity_default
     try:
-        await service.update_meeting(db, meeting, facilitator, body, clock())
+        await service.update_meeting(db, meeting, facilitator, body, clock(), default_capacity)
     except MeetingError as exc:
         await db.rollback()
         raise _http(exc) from None

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from app.auth.schemas import Username
+from app.rooms.types import MAX_CAPACITY
 
 MeetingFormat = Literal[
     "12-step", "smart-recovery", "open-share", "peer-mentoring", "family-and-friends"
@@ -38,7 +39,6 @@ DEFAULT_SHARE_LIMIT_OTHER_S = 300
 PEER_MENTORING_CAPACITY = 2
 
 MIN_CAPACITY = 2
-MAX_CAPACITY = 500
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -221,9 +221,14 @@ class MeetingSpec(_Schedule):
             fields["listed"] = not mentoring
         return cls.model_validate(fields)
 
-    def merged(self, update: MeetingUpdate) -> Self:
-        """Apply the fields an update sent (a format change re-applies the format defaults
-        for fields the update did not set) and validate the whole again."""
+    def merged(self, update: MeetingUpdate, default_capacity: int) -> Self:
+        """Apply the fields an update sent and validate the whole again.
+
+        A format change resets what the update did not set: the share limit to the new
+        format's default; into peer-mentoring, the capacity to 2 and the meeting out of the
+        directory; out of it, the capacity to ``default_capacity`` (a group meeting of two
+        seats is never what a facilitator means). Leaving peer-mentoring does not list the
+        meeting: a private 1:1 appears in the directory only when someone says so."""
         sent = update.model_dump(exclude_unset=True, exclude={"passcode"})
         fields = self.model_dump() | {k: v for k, v in sent.items() if v is not None}
         new_format = sent.get("format")
@@ -235,6 +240,8 @@ class MeetingSpec(_Schedule):
                     fields["capacity"] = PEER_MENTORING_CAPACITY
                 if "listed" not in sent:
                     fields["listed"] = False
+            elif self.format == "peer-mentoring" and "capacity" not in sent:
+                fields["capacity"] = max(MIN_CAPACITY, min(MAX_CAPACITY, default_capacity))
         return type(self).model_validate(fields)
 
 

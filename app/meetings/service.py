@@ -321,13 +321,14 @@ async def update_meeting(
     actor: Facilitator,
     data: MeetingUpdate,
     now: datetime,
+    default_capacity: int,
 ) -> Meeting:
     if not can_edit(meeting, actor):
         raise MeetingForbidden()
     team = await team_of(db, meeting)
     current = spec_of(meeting, [f.username for f in team.cofacs])
     try:
-        spec = current.merged(data)
+        spec = current.merged(data, default_capacity)
     except ValidationError as exc:
         raise InvalidMeeting(first_problem(exc)) from None
     _apply_spec(meeting, spec)

@@ -80,8 +80,19 @@ def test_throttle_keeps_no_address_in_clear() -> None:
 
 def test_update_merges_and_revalidates() -> None:
     spec = MeetingSpec.from_create(MeetingCreate(title="Share", format="open-share"), 100)
-    merged = spec.merged(MeetingUpdate(title="Renamed", weekdays=[4, 0, 0]))
+    merged = spec.merged(MeetingUpdate(title="Renamed", weekdays=[4, 0, 0]), 100)
     assert (merged.title, merged.weekdays, merged.capacity) == ("Renamed", [0, 4], 100)
     with pytest.raises(ValidationError):
-        spec.merged(MeetingUpdate(format="peer-mentoring", capacity=3))
+        spec.merged(MeetingUpdate(format="peer-mentoring", capacity=3), 100)
     assert MeetingSpec.from_create(MeetingCreate(title="x"), 1000).capacity == 500
+
+
+def test_a_format_change_resets_what_the_update_did_not_set() -> None:
+    group = MeetingSpec.from_create(MeetingCreate(title="Share", format="open-share"), 100)
+    mentoring = group.merged(MeetingUpdate(format="peer-mentoring"), 100)
+    assert (mentoring.capacity, mentoring.listed) == (2, False)
+    # Back to a group: seats for a group, and still out of the directory until listed.
+    again = mentoring.merged(MeetingUpdate(format="12-step"), 80)
+    assert (again.capacity, again.listed, again.share_limit_s) == (80, False, 180)
+    sized = mentoring.merged(MeetingUpdate(format="smart-recovery", capacity=12, listed=True), 80)
+    assert (sized.capacity, sized.listed) == (12, True)
