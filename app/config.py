@@ -37,6 +37,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.rooms.types import MAX_CAPACITY, MAX_TEXT_CHARS
+
 ENV_PREFIX = "HAVEN_"
 SECRET_KEY_FILE = "secret.key"
 DATABASE_FILE = "haven.db"
@@ -217,7 +219,10 @@ class Settings(BaseSettings):
         description="Largest WebSocket frame accepted (1009 above).",
     )
     max_text_chars: int = Field(
-        default=2000, ge=1, le=100_000, description="Longest chat message, in characters."
+        default=MAX_TEXT_CHARS,
+        ge=1,
+        le=MAX_TEXT_CHARS,
+        description="Longest chat message, in characters (the protocol carries at most 2000).",
     )
     rate_burst: int = Field(default=5, ge=1, le=10_000, description="Messages a member may burst.")
     rate_per_s: float = Field(
@@ -230,7 +235,7 @@ class Settings(BaseSettings):
         default="10/minute", description="Join tickets per client address (`limits` syntax)."
     )
     room_capacity_default: int = Field(
-        default=100, ge=2, le=10_000, description="Capacity of a new meeting."
+        default=100, ge=2, le=MAX_CAPACITY, description="Capacity of a new meeting (2-500)."
     )
     ping_interval_s: float = Field(
         default=20.0, gt=0, le=600, description="WebSocket keepalive ping interval."

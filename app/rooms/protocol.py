@@ -16,12 +16,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 
 from app.rooms import events as ev
-from app.rooms.types import HoldId, MemberId, Reaction, Seq
+from app.rooms.types import MAX_TEXT_CHARS, HoldId, MemberId, Reaction, Seq
 
 PROTOCOL_VERSION = 1
 
 MemberRef = Annotated[MemberId, Field(min_length=1, max_length=32)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 ClientId = Annotated[str, Field(min_length=1, max_length=40)]
 
 

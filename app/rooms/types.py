@@ -27,5 +27,10 @@ Reaction = Literal["heart", "clap", "hug", "thanks", "strength"]
 LeaveReason = Literal["left", "removed", "banned", "denied", "timeout", "ended"]
 ChatMode = Literal["open", "facilitators"]
 
+MAX_TEXT_CHARS = 2000
+"""The longest chat message the protocol carries (``HAVEN_MAX_TEXT_CHARS`` may lower it)."""
+MAX_CAPACITY = 500
+"""The most seats a meeting may have (``HAVEN_ROOM_CAPACITY_DEFAULT`` stays within it)."""
+
 FACILITATOR_ROLES: frozenset[str] = frozenset({"host", "cofac"})
 REACTIONS: tuple[Reaction, ...] = ("heart", "clap", "hug", "thanks", "strength")
