@@ -102,13 +102,20 @@ class Session:
             self.conn.push([Outgoing(codec.direct(payload))])
 
     def error(
-        self, code: str, msg: str, cid: str | None = None, retry: float | None = None
+        self,
+        code: str,
+        msg: str,
+        cid: str | None = None,
+        retry: float | None = None,
+        why: list[str] | None = None,
     ) -> None:
         frame: dict[str, Any] = {"t": "error", "code": code, "msg": msg}
         if cid is not None:
             frame["cid"] = cid
         if retry is not None:
             frame["retry"] = retry
+        if why is not None:
+            frame["why"] = why
         if self.metrics is not None:
             self.metrics.error(code)
         self.reply(frame)
@@ -358,6 +365,11 @@ class Session:
         if isinstance(result, Rejection):
             if result.code == "duplicate":
                 self.reply({"t": "dup", "cid": cmd.cid})
+            elif result.code == "blocked":
+                # Held for review with nobody to review it (the policy's fallback): the
+                # pipeline's reasons, as for any other blocked message, and why it was not held.
+                why = [*post.why, "review.no_facilitator"]
+                self.error(result.code, result.msg, cid=cmd.cid, why=why)
             else:
                 self.error(result.code, result.msg, cid=cmd.cid, retry=result.retry)
         return True

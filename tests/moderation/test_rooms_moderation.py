@@ -111,3 +111,20 @@ async def test_held_message_reaches_the_room_only_after_approval(
     assert not [f for f in bob.frames if f.get("cid") == cid]
     await host.send({"t": "review", "h": held["h"], "ok": True})
     assert (await bob.event("msg", cid=cid))["x"] == "you're a worthless junkie"
+
+
+async def test_a_message_to_hold_is_blocked_with_its_reasons_when_no_facilitator_is_there(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await live(live_server, http)
+    host: Member = meeting.host_member  # type: ignore[attr-defined]
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    await host.close()
+    await bob.event("away", m=host.me)
+    cid = await ann.say("you're a worthless junkie")
+    refused = await ann.event("error", cid=cid)
+    assert refused["code"] == "blocked"
+    assert refused["why"] == ["abuse.insult", "review.no_facilitator"]
+    await synced(bob, ann)
+    assert not [f for f in bob.frames if f.get("cid") == cid]
