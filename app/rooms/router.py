@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from math import ceil
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -44,8 +45,13 @@ def clean_name(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip()
 
 
-def _problem(code: int, detail: str) -> HTTPException:
-    return HTTPException(status_code=code, detail=detail)
+def _problem(
+    status_code: int, code: str, message: str, retry_after_s: float | None = None
+) -> HTTPException:
+    """An error in the API's shape (docs/api.md): a stable ``code`` and a readable message;
+    a refusal by a rate limit says when to try again (``Retry-After``, whole seconds)."""
+    headers = None if retry_after_s is None else {"Retry-After": str(max(1, ceil(retry_after_s)))}
+    return HTTPException(status_code, {"code": code, "message": message}, headers)
 
 
 @router.post(
@@ -65,15 +71,17 @@ async def create_ticket(
     rooms: Rooms = request.app.state.rooms
     settings = request.app.state.settings
     address = rooms.address_key(request.client.host if request.client else None)
-    if not await rooms.allow(parse(settings.join_rate_per_ip), "join", address):
-        raise _problem(429, "Too many joins from this address; wait a minute.")
+    join_rate = parse(settings.join_rate_per_ip)
+    if not await rooms.allow(join_rate, "join", address):
+        wait = await rooms.retry_after(join_rate, "join", address)
+        raise _problem(429, "throttled", "Too many joins from this address; wait a minute.", wait)
     if facilitator is None:
         views: RecentViews = request.app.state.meeting_views
         meeting = await views.get(meeting_id, lambda: meeting_access(db, meeting_id, None))
     else:
         meeting = await meeting_access(db, meeting_id, facilitator.id)
     if meeting is None:
-        raise _problem(404, "No such meeting.")
+        raise _problem(404, "meeting_not_found", "No such meeting.")
     role: Role = "member"
     if meeting.is_owner:
         role = "host"
@@ -82,18 +90,21 @@ async def create_ticket(
     if role == "member":
         if meeting.passcode_hash is not None:
             if not await rooms.allow(PASSCODE_TRIES, "passcode", meeting.id, address):
-                raise _problem(429, "Too many passcode attempts; wait a few minutes.")
+                wait = await rooms.retry_after(PASSCODE_TRIES, "passcode", meeting.id, address)
+                raise _problem(
+                    429, "throttled", "Too many passcode attempts; wait a few minutes.", wait
+                )
             ok = await asyncio.to_thread(
                 lambda: verify_password(meeting.passcode_hash, body.passcode or "").ok
             )
             if not ok:
-                raise _problem(403, "Wrong passcode.")
+                raise _problem(403, "wrong_passcode", "Wrong passcode.")
         if body.name is None:
-            raise _problem(422, "Choose a name to use in this meeting.")
+            raise _problem(422, "name_required", "Choose a name to use in this meeting.")
         name = clean_name(body.name)
         problem = pseudonym_problem(name, meeting.facilitator_names)
         if problem is not None:
-            raise _problem(422, problem)
+            raise _problem(422, "name_refused", problem)
     else:
         assert facilitator is not None
         name = facilitator.display_name
@@ -101,12 +112,14 @@ async def create_ticket(
     if room is not None:
         dev = device_hash(meeting.id, body.device)
         if dev is not None and dev in room.state.banned_devices:
-            raise _problem(403, "You cannot rejoin this meeting.")
+            raise _problem(403, "removed", "You cannot rejoin this meeting.")
         if room.state.phase == "ended":
-            raise _problem(404, "No such meeting.")
+            raise _problem(404, "meeting_not_found", "No such meeting.")
         # A look-alike of a name in use impersonates its holder as surely as the same name.
         if role == "member" and rooms.name_in_use(room, name):
-            raise _problem(409, "Someone here already uses that name; choose another.")
+            raise _problem(
+                409, "name_in_use", "Someone here already uses that name; choose another."
+            )
     token, _ = rooms.signer.issue(
         meeting.id,
         name,

@@ -39,11 +39,14 @@ LEAKS = re.compile(
 async def test_a_flood_of_joins_from_one_address_is_throttled_429(scene: Scene) -> None:
     attacker = scene.from_new_address()
     url = f"/api/meetings/{scene.meeting.id}/tickets"
-    statuses = [
-        (await attacker.http.post(url, json={"name": f"Troll{chr(97 + i)}"})).status_code
-        for i in range(14)
+    responses = [
+        await attacker.http.post(url, json={"name": f"Troll{chr(97 + i)}"}) for i in range(14)
     ]
+    statuses = [r.status_code for r in responses]
     assert statuses[:10] == [201] * 10 and set(statuses[10:]) == {429}, statuses
+    refused = responses[-1]
+    assert refused.json()["detail"]["code"] == "throttled"
+    assert 0 < int(refused.headers["Retry-After"]) <= 60  # the window is a minute
     # A forged X-Forwarded-For changes nothing: no proxy is trusted by default.
     spoofed = await attacker.http.post(
         url, json={"name": "Trollz"}, headers={"x-forwarded-for": "203.0.113.7"}
@@ -69,9 +72,14 @@ async def test_passcode_guessing_is_throttled_before_argon2_runs(
     for guess in guesses:
         response = await attacker.http.post(url, json={"name": "Guesser", "passcode": guess})
         assert response.status_code == 403
+        assert response.json()["detail"]["code"] == "wrong_passcode"
     started = time.perf_counter()
     right = await attacker.http.post(url, json={"name": "Guesser", "passcode": "serenity prayer"})
-    assert right.status_code == 429 and "passcode" in right.json()["detail"]
+    assert right.status_code == 429
+    assert right.json()["detail"]["code"] == "throttled"
+    assert "passcode" in right.json()["detail"]["message"]
+    # The oldest of the three tries leaves the 10-minute window in (almost) 10 minutes.
+    assert 500 < int(right.headers["Retry-After"]) <= 600
     assert time.perf_counter() - started < UNIT_S  # refused without hashing anything
     # The meeting's members, from their own addresses, are not locked out.
     member = await scene.from_new_address(meeting=meeting).ticket(
