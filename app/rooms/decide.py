@@ -179,6 +179,8 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
         case p.Report(m=target, to=to, why=why):
             if target == me.id or target not in state.members:
                 return NO_SUCH_MEMBER
+            if to is not None and to > state.seq:
+                return Rejection("invalid", "No such message.")
             return (
                 ev.Reported(m=target, to=to, why=why, by=me.id, aud=FAC),
                 ev.Noticed(m=me.id, code="report_received", aud=to_member(me.id)),

@@ -23,6 +23,10 @@ PROTOCOL_VERSION = 1
 MemberRef = Annotated[MemberId, Field(min_length=1, max_length=32)]
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 ClientId = Annotated[str, Field(min_length=1, max_length=40)]
+MAX_SEQ = 2**53 - 1
+"""The largest seq a frame may name: what a JavaScript client holds exactly, and well within
+the 64 bits the event encoders take (a larger number would make an event nobody can send)."""
+SeqRef = Annotated[Seq, Field(ge=1, le=MAX_SEQ)]
 
 
 class Frame(BaseModel):
@@ -42,7 +46,7 @@ class Resume(Frame):
     t: Literal["resume"]
     v: Literal[1]
     token: Annotated[str, Field(min_length=1, max_length=2048)]
-    after: Annotated[int, Field(ge=0)]
+    after: Annotated[int, Field(ge=0, le=MAX_SEQ)]
     epoch: Annotated[str, Field(max_length=64)] = ""
 
 
@@ -59,7 +63,7 @@ class Say(Frame):
 
 class React(Frame):
     t: Literal["react"]
-    to: Annotated[Seq, Field(ge=1)]
+    to: SeqRef
     r: Reaction
 
 
@@ -75,7 +79,7 @@ class Yield(Frame):
 class Report(Frame):
     t: Literal["report"]
     m: MemberRef
-    to: Annotated[Seq, Field(ge=1)] | None = None
+    to: SeqRef | None = None
     why: Annotated[str, Field(max_length=200)] = ""
 
 

@@ -146,6 +146,23 @@ async def test_deeply_nested_or_huge_json_gets_a_typed_error(scene: Scene) -> No
     await scene.meeting_goes_on()
 
 
+async def test_numbers_no_event_can_carry_are_refused_and_the_room_goes_on(scene: Scene) -> None:
+    # Beyond 64 bits, an event naming the number could not be encoded: the room's delivery
+    # would stop for everyone. Such numbers, and seqs that do not exist yet, are refused.
+    eve = await scene.from_new_address().join("Eve")
+    victim = scene.bystander.me
+    for frame in (
+        {"t": "report", "m": victim, "to": 2**70},
+        {"t": "react", "to": 2**70, "r": "heart"},
+        {"t": "resume", "v": 1, "token": "x", "after": 2**70},
+    ):
+        await eve.send(frame)
+        assert (await eve.event("error"))["code"] in {"bad_frame", "unknown_type"}
+    await eve.send({"t": "report", "m": victim, "to": scene.state().seq + 1000})
+    assert (await eve.event("error"))["code"] == "invalid"
+    await scene.meeting_goes_on()
+
+
 async def test_a_raid_of_message_floods_is_bounded_per_member(scene: Scene) -> None:
     # One member's flood: tests/integration/test_rooms.py::test_flood_is_rate_limited_while_
     # others_are_served. Here a raid: several members flood at once, from several addresses.
