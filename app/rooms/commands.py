@@ -65,18 +65,25 @@ class Post:
 
 @dataclass(frozen=True, slots=True)
 class Concern:
-    """A crisis found after delivery by the semantic screen (``app.moderation.semantic``).
+    """Crisis care for a message that a ``Post`` did not bring with it.
 
     Yields exactly what a ``Post`` with ``crisis`` adds to its ``said``: the care card to the
-    sender and the alert to the facilitators, for the message ``cid`` the sender already
-    posted. Refused with ``not_delivered`` while that message is not (or never will be) in
-    the room.
+    sender and the alert to the facilitators, for the message ``cid``. Two uses:
+
+    - ``delivered=True``: a crisis found after delivery by the semantic screen
+      (``app.moderation.semantic``) in a message the sender already posted; refused with
+      ``not_delivered`` while that message is not (or never will be) in the room;
+    - ``delivered=False``: a message that will never be in the room (refused because the
+      sender is muted, in the lobby, or the chat is closed; blocked by moderation; answered
+      with a privacy warning): crisis language is never left without care, whatever happens
+      to the message that carried it. Decided for any member, the lobby included.
     """
 
     cid: str
     crisis: str
     hint: str
     card: dict[str, Any] | None = None
+    delivered: bool = True
 
 
 SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern

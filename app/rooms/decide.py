@@ -70,7 +70,7 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
     if isinstance(cmd, p.Ping):
         return ()
     if isinstance(cmd, sys.Concern):
-        if cmd.cid not in me.recent_cids:
+        if cmd.delivered and cmd.cid not in me.recent_cids:
             return NOT_DELIVERED
         return _care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card)
     if _is_facilitator_command(cmd):
@@ -212,12 +212,15 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
                 return Rejection("slow_mode", "Slow mode is on.", retry=wait_ms / 1000)
     if cmd.hold and cmd.hold_id is not None:
         if state.facilitators_present():
-            return (
+            held = (
                 ev.Held(
                     h=cmd.hold_id, m=me.id, n=me.name, x=cmd.text, cid=cmd.cid, why=cmd.why, aud=FAC
                 ),
                 ev.Noticed(m=me.id, code="held", cid=cmd.cid, aud=to_member(me.id)),
             )
+            if cmd.crisis is not None:  # care now, not after the review
+                return (*held, *_care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card))
+            return held
         if cmd.fallback == "block":
             return Rejection("blocked", "This message cannot be posted right now.")
     events: list[ev.RoomEvent] = [
@@ -233,7 +236,8 @@ def _care(
 ) -> tuple[ev.RoomEvent, ...]:
     """Crisis care for a message: the card privately to its sender, the alert (kind,
     suggested response, no text) to the facilitators. The same for a crisis the rules found
-    before delivery and one the semantic screen found after it (``sys.Concern``)."""
+    before delivery, one the semantic screen found after it, and one in a message that never
+    reached the room (``sys.Concern``)."""
     return (
         ev.CareOffered(m=me.id, card=card or {}, aud=to_member(me.id)),
         ev.Alerted(kind=kind, m=me.id, n=me.name, cid=cid, hint=hint, aud=FAC),

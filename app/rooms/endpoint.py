@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from app.auth.tickets import TicketError, TicketExpired
 from app.rooms import codec
 from app.rooms import protocol as p
-from app.rooms.commands import Disconnect, Join, Reconnect
+from app.rooms.commands import Concern, Disconnect, Join, Reconnect
 from app.rooms.connection import Connection, DirectConnection, Outgoing, QueuedConnection
 from app.rooms.decide import Rejection
 from app.rooms.fastws import DIRECT_EXTENSION
@@ -352,9 +352,11 @@ class Session:
         if cmd.cid in me.recent_cids:
             self.reply({"t": "dup", "cid": cmd.cid})
             return True
-        post, matching = self.rooms.screen(room, me, cmd, list(self.recent or ()))
+        post, matching, care = self.rooms.screen(room, me, cmd, list(self.recent or ()))
         if isinstance(post, dict):
             self.reply(post)
+            if care is not None:
+                await room.submit(member_id, care)
             return True
         if matching is not None:
             # The flood stage compares against the sender's recent messages in matching form.
@@ -372,6 +374,17 @@ class Session:
                 self.error(result.code, result.msg, cid=cmd.cid, why=why)
             else:
                 self.error(result.code, result.msg, cid=cmd.cid, retry=result.retry)
+            if result.code != "duplicate" and post.crisis is not None:
+                # Refused (muted, in the lobby, chat closed, slow mode, nobody to review it):
+                # the message stays out of the room; the care and the alert do not.
+                care = Concern(
+                    cid=post.cid,
+                    crisis=post.crisis,
+                    hint=post.hint,
+                    card=post.card,
+                    delivered=False,
+                )
+                await room.submit(member_id, care)
         return True
 
     # -- closing ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -247,11 +247,13 @@ class Rooms:
 
     def screen(
         self, room: RoomChannel, me: Member, cmd: p.Say, recent: list[str]
-    ) -> tuple[Post | dict[str, Any], str | None]:
+    ) -> tuple[Post | dict[str, Any], str | None, Concern | None]:
         """Run the pipeline on a ``say``: a Post to decide, or a direct reply (warn, error);
-        with the text's matching form for the sender's recent messages (None: no pipeline)."""
+        with the text's matching form for the sender's recent messages (None: no pipeline);
+        and, with a direct reply to a message in crisis language, the care to submit anyway
+        (a ``Concern`` for a message that never reaches the room)."""
         if self.pipeline is None:
-            return Post(cid=cmd.cid, text=cmd.x), None
+            return Post(cid=cmd.cid, text=cmd.x), None, None
         meta = self.meta.get(room.meeting_id, RoomMeta())
         policy = meta.policy if meta.policy is not None else self.default_policy
         ctx = ScreenContext(
@@ -268,36 +270,57 @@ class Rooms:
         verdict = self.pipeline.screen(cmd.x, ctx)
         if self.on_verdict is not None:
             self.on_verdict(verdict, time.perf_counter() - started)
-        if verdict.action == "block":
-            return {
-                "t": "error",
-                "code": "blocked",
-                "msg": "This message was not sent: it goes against this meeting's guidelines.",
-                "cid": cmd.cid,
-                "why": list(verdict.reasons),
-            }, None
-        if verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok:
-            return {
-                "t": "warn",
-                "cid": cmd.cid,
-                "code": "pii",
-                "spans": [[s.start, s.end, s.category] for s in verdict.spans],
-            }, None
         crisis = crisis_kind(verdict)
+        care = None
+        if crisis is not None:
+            care = Concern(
+                cid=cmd.cid,
+                crisis=crisis,
+                hint=crisis_hint(crisis),
+                card=self.care_card,
+                delivered=False,
+            )
+        if verdict.action == "block":
+            return (
+                {
+                    "t": "error",
+                    "code": "blocked",
+                    "msg": "This message was not sent: it goes against this meeting's guidelines.",
+                    "cid": cmd.cid,
+                    "why": list(verdict.reasons),
+                },
+                None,
+                care,
+            )
+        if verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok:
+            return (
+                {
+                    "t": "warn",
+                    "cid": cmd.cid,
+                    "code": "pii",
+                    "spans": [[s.start, s.end, s.category] for s in verdict.spans],
+                },
+                None,
+                care,
+            )
         if self.semantic is not None and screens_after_delivery(verdict):
             self.semantic.submit(verdict.text, Delivered(room, me.id, cmd.cid))
-        return Post(
-            cid=cmd.cid,
-            text=verdict.text,
-            redacted=verdict.action == "redact",
-            hold=verdict.action == "hold",
-            hold_id=HoldId(secrets.token_urlsafe(6)) if verdict.action == "hold" else None,
-            why=tuple(verdict.reasons),
-            fallback=getattr(policy, "review_fallback", "allow"),
-            crisis=crisis,
-            hint=crisis_hint(crisis) if crisis else "",
-            card=self.care_card if crisis else None,
-        ), verdict.matching
+        return (
+            Post(
+                cid=cmd.cid,
+                text=verdict.text,
+                redacted=verdict.action == "redact",
+                hold=verdict.action == "hold",
+                hold_id=HoldId(secrets.token_urlsafe(6)) if verdict.action == "hold" else None,
+                why=tuple(verdict.reasons),
+                fallback=getattr(policy, "review_fallback", "allow"),
+                crisis=crisis,
+                hint=crisis_hint(crisis) if crisis else "",
+                card=self.care_card if crisis else None,
+            ),
+            verdict.matching,
+            None,
+        )
 
     def _late_crisis(self, delivered: Delivered, kind: CrisisKind) -> None:
         """On the event loop: the semantic screen found a crisis in a delivered message."""
@@ -308,11 +331,13 @@ class Rooms:
     async def _care_after(self, delivered: Delivered, kind: CrisisKind) -> None:
         """Send the card and the alert the rules path would have sent (``Concern`` yields the
         same events). The screen usually finishes after the message is in the room; when it
-        is not there yet, wait for the room's next event and try again (twice at most: a
-        message the room refused never gets there)."""
+        is not there yet, wait for the room's next event and try again (twice). A message
+        still not there was refused or held for review: it gets its care all the same."""
         room = delivered.room
         cmd = Concern(cid=delivered.cid, crisis=kind, hint=crisis_hint(kind), card=self.care_card)
-        for _ in range(3):
+        for attempt in range(4):
+            if attempt == 3:
+                cmd = replace(cmd, delivered=False)
             if room.ended:
                 return
             try:

@@ -128,3 +128,35 @@ async def test_a_message_to_hold_is_blocked_with_its_reasons_when_no_facilitator
     assert refused["why"] == ["abuse.insult", "review.no_facilitator"]
     await synced(bob, ann)
     assert not [f for f in bob.frames if f.get("cid") == cid]
+
+
+async def test_crisis_language_gets_care_even_when_the_message_is_not_delivered(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await live(live_server, http)
+    host: Member = meeting.host_member  # type: ignore[attr-defined]
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    # Blocked by the link policy: the sender is told, and still gets the card.
+    cid = await ann.say("I want to die tonight, read https://example.com/goodbye")
+    assert (await ann.event("error", cid=cid))["code"] == "blocked"
+    assert "988" in str(await ann.event("care"))
+    assert (await host.event("alert", cid=cid))["kind"] == "suicide"
+    # Answered with a privacy warning: the same.
+    cid = await ann.say("I want to die tonight, call me on 555-123-4567")
+    assert (await ann.event("warn", cid=cid))["code"] == "pii"
+    await ann.event("care")
+    await host.event("alert", cid=cid)
+    # Refused because a facilitator muted the sender: the same.
+    await host.send({"t": "mute", "m": ann.me, "on": True})
+    await ann.event("mute", m=ann.me)
+    cid = await ann.say("I want to die tonight")
+    assert (await ann.event("error", cid=cid))["code"] == "muted"
+    await ann.event("care")
+    alert = await host.event("alert", cid=cid)
+    assert alert["hint"] == crisis_hint("suicide")  # a fixed line, never the message
+    # None of it reached the room, nor the care or the alerts.
+    await synced(bob, host)
+    assert not [
+        f for f in bob.frames if f.get("t") in ("msg", "care", "alert") and f.get("m") == ann.me
+    ]

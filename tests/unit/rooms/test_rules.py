@@ -218,6 +218,36 @@ def test_crisis_found_after_delivery_sends_the_same_card_and_alert() -> None:
     assert alert == replace(alert2, cid="c1")
 
 
+def test_crisis_language_gets_care_whatever_happens_to_the_message() -> None:
+    room = live_room(lobby=True)
+    room.join("ann")
+    room.ok("host", p.Admit(t="admit", m=MemberId("ann")))
+    room.join("cat")  # waits in the lobby
+    crisis = {"crisis": "suicide", "hint": "Reach out", "card": {"t": "x"}}
+    # Held for review while a facilitator is there: care now, not after the review.
+    held = sys.Post(cid="c1", text="...", hold=True, hold_id=HoldId("h1"), **crisis)  # type: ignore[arg-type]
+    events = room.ok("ann", held)
+    assert [type(e) for e in events] == [ev.Held, ev.Noticed, ev.CareOffered, ev.Alerted]
+    # Refused (muted here; the endpoint does the same for the lobby, a closed chat, slow mode
+    # and a blocked message): the message never reaches the room, its care is decided anyway.
+    room.ok("host", p.Mute(t="mute", m=MemberId("ann"), on=True))
+    assert room.refused("ann", sys.Post(cid="c2", text="...", **crisis)) == "muted"  # type: ignore[arg-type]
+    undelivered = sys.Concern(cid="c2", delivered=False, **crisis)  # type: ignore[arg-type]
+    care, alert = room.ok("ann", undelivered)
+    assert care.aud == ev.to_member(MemberId("ann")) and alert.aud == ev.FAC
+    care, alert = room.ok("cat", replace(undelivered, cid="c3"))
+    assert isinstance(care, ev.CareOffered) and care.aud == ev.to_member(MemberId("cat"))
+    assert isinstance(alert, ev.Alerted) and alert.m == "cat"
+
+
+def test_a_report_names_a_message_that_exists() -> None:
+    room = live_room()
+    room.join("ann")
+    room.join("bob")
+    beyond = Seq(room.state.seq + 1)
+    assert room.refused("ann", p.Report(t="report", m=MemberId("bob"), to=beyond)) == "invalid"
+
+
 def test_reports_go_to_facilitators_without_the_reporter() -> None:
     room = live_room()
     room.join("ann")
