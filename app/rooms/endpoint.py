@@ -311,9 +311,6 @@ class Session:
                 await self._policy_close()
                 return False
             return True
-        if isinstance(cmd, p.Ping):
-            self.reply({"t": "pong"})
-            return True
         say = isinstance(cmd, p.Say)
         limits = self.rooms.limits
         keys = ("say" if say else "cmd", room.meeting_id, member)
@@ -325,6 +322,11 @@ class Session:
             if self.violation():
                 await self._policy_close()
                 return False
+            return True
+        if isinstance(cmd, p.Ping):
+            # Under the commands' limit like the rest: a client that pings as fast as it reads
+            # its pongs would otherwise cost the server without bound.
+            self.reply({"t": "pong"})
             return True
         if isinstance(cmd, p.Say):
             return await self._say(cmd)

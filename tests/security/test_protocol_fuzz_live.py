@@ -223,13 +223,18 @@ async def play(cast: Cast, script: list[tuple[str, Any]]) -> None:
 
 
 async def settle(cast: Cast) -> None:
-    """Ping every fuzzer still connected; each answers ``pong`` or has been closed."""
+    """Ping every fuzzer still connected; each answers ``pong`` (or, for a fuzzer that used up
+    its commands' limit, a ``rate_limited`` error: pings count against it) or has been closed."""
     for actor, member in cast.members.items():
         if actor in cast.closed:
             continue
         try:
             await member.send({"t": "ping"})
-            await member.event("pong", timeout=5 * UNIT_S)
+            await member.until(
+                lambda f: f.get("t") == "pong"
+                or (f.get("t") == "error" and f.get("code") == "rate_limited"),
+                timeout=5 * UNIT_S,
+            )
         except websockets.ConnectionClosed as exc:
             cast.closed[actor] = exc.rcvd.code if exc.rcvd else None
             cast.why[actor] = repr(exc)

@@ -200,6 +200,16 @@ async def test_a_flood_of_reactions_is_rate_limited_then_cut_off(scene: Scene) -
     assert 0 < len(reactions) <= 20, len(reactions)
 
 
+async def test_a_flood_of_pings_is_rate_limited_then_cut_off(scene: Scene) -> None:
+    eve = await scene.from_new_address().join("Eve")
+    for _ in range(60):
+        await eve.send({"t": "ping"})
+    assert await eve.closed(timeout=5 * UNIT_S) == 1008
+    pongs = [f for f in eve.frames if f.get("t") == "pong"]
+    assert 0 < len(pongs) <= 20, len(pongs)
+    await scene.meeting_goes_on()
+
+
 async def test_a_flood_of_resumes_does_not_flood_the_room(scene: Scene) -> None:
     """One ticket, then reconnect in a loop: each resume announces ``back`` to everyone and
     pushes older events out of the retained log, so resuming is rate-limited per member."""
