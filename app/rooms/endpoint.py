@@ -27,7 +27,13 @@ from app.auth.tickets import TicketError, TicketExpired
 from app.rooms import codec
 from app.rooms import protocol as p
 from app.rooms.commands import Concern, Disconnect, Join, Reconnect
-from app.rooms.connection import Connection, DirectConnection, Outgoing, QueuedConnection
+from app.rooms.connection import (
+    TOO_SLOW,
+    Connection,
+    DirectConnection,
+    Outgoing,
+    QueuedConnection,
+)
 from app.rooms.decide import Rejection
 from app.rooms.fastws import DIRECT_EXTENSION
 from app.rooms.hub import RoomChannel, can_see
@@ -195,12 +201,25 @@ class Session:
             await self.ws.close(code, reason)
             return False
         await room.caught_up(result[-1].seq)
+        if await self._room_gone(room):
+            return False
         me = room.state.members.get(ticket.member)
         if me is None:  # apply refused it: a name or seat was taken meanwhile
             await self.ws.close(*JOIN_CLOSE["name_taken"])
             return False
         self._attach(room, me, replay=None)
         return True
+
+    async def _room_gone(self, room: RoomChannel) -> bool:
+        """After a wait for the replica: a room that ended or stopped meanwhile (its wait was
+        released, not fulfilled) closes this connection as it closed its members."""
+        if room.ended:
+            await self.ws.close(*JOIN_CLOSE["ended"])
+            return True
+        if room.stopped:
+            await self.ws.close(TOO_SLOW, "room restarted: try again")
+            return True
+        return False
 
     async def _resume(self, resume: p.Resume) -> bool:
         rooms = self.rooms
@@ -226,6 +245,8 @@ class Session:
             return False
         if result:
             await room.caught_up(result[-1].seq)
+            if await self._room_gone(room):
+                return False
         replay = None
         if resume.epoch == room.epoch and resume.after <= room.state.seq:
             read = await rooms.log.read(room.meeting_id, Seq(resume.after))

@@ -157,6 +157,9 @@ class RoomChannel:
     _awaiting: int = 0
     """Callers of ``caught_up`` still waiting, the timers' tick aside (a joiner waits for its
     join to be applied before it is welcomed)."""
+    _unfollowed: bool = False
+    """Set once the follower is done (the meeting ended, its log was lost, the room stopped):
+    nothing will advance the replica any more, so ``caught_up`` no longer waits."""
 
     async def start(self) -> None:
         """Open the room's log and start following it from the replica's seq.
@@ -185,10 +188,7 @@ class RoomChannel:
                 await cancel_and_wait(task)
             except Exception as exc:  # noqa: BLE001 - the others must stop too
                 logger.warning("room task failed while stopping: %s", type(exc).__name__)
-        for fut in (f for _, f in self._waiters):
-            if not fut.done():
-                fut.cancel()
-        self._waiters.clear()
+        self._release_waiters()  # the follower's own exit does, unless it never ran
         # Leave the newest state for the workers that go on following this room (or for this
         # one after a restart). Awaited here, off the message path; a failure is only logged.
         if self._snapshotting is not None:
@@ -238,7 +238,9 @@ class RoomChannel:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
-            # The room stopped under us (its waiters are cancelled): decide on what we have.
+            # A future cancelled under us, not this task: decide on what we have. (A room
+            # that ends or stops releases the wait rather than cancelling it; ``decide`` then
+            # refuses what an ended meeting cannot take.)
 
     async def _decide_and_append(
         self, actor: MemberId | None, cmd: AnyCommand | SystemCommand
@@ -256,9 +258,16 @@ class RoomChannel:
         return self._ordered > 0 or self._awaiting > 0
 
     async def caught_up(self, seq: int, *, waited_for: bool = True) -> None:
-        """Return once the replica has applied the event at ``seq``. ``waited_for``: someone
-        waits on this (the follower then does not pause to coalesce writes)."""
-        if self.state.seq >= seq:
+        """Return once the replica has applied the event at ``seq``, or once it never will.
+
+        It never will once the meeting has ended (an event another worker appended after the
+        end, such as a join decided just before it, is not applied) or the follower stopped
+        (log lost, room stopped): then this returns at once, or as soon as that happens, with
+        ``state.seq`` short of ``seq``. Callers look at the replica afterwards: a join that
+        was not applied is not in ``state.members``, and ``ended`` / ``stopped`` tell why.
+        ``waited_for``: someone waits on this (the follower then does not pause to coalesce
+        writes)."""
+        if self.state.seq >= seq or self.ended or self.stopped or self._unfollowed:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((seq, fut))
@@ -268,10 +277,27 @@ class RoomChannel:
         finally:
             self._awaiting -= waited_for
 
+    def _release_waiters(self) -> None:
+        """Wake every ``caught_up`` caller: the follower will apply nothing more."""
+        self._unfollowed = True
+        waiters, self._waiters = self._waiters, []
+        for _, fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
     # -- connections ------------------------------------------------------------------------
 
     def attach(self, conn: Connection) -> None:
-        """Deliver every event after the replica's current seq to ``conn``."""
+        """Deliver every event after the replica's current seq to ``conn``.
+
+        A room that ended or stopped delivers nothing more: ``conn`` (a member whose wait in
+        ``caught_up`` the end released) is closed as the room's members were."""
+        if self.ended or self.stopped:
+            if self.ended:
+                conn.close(ENDED, "meeting ended")
+            else:
+                conn.close(TOO_SLOW, "room restarted: resume")
+            return
         old = self.conns.get(conn.member)
         self.conns[conn.member] = conn
         if old is not None and old is not conn:
@@ -321,6 +347,9 @@ class RoomChannel:
         except LookupError:
             pass  # gave up catching up: handled as a lost log below
         finally:
+            # Whatever stopped it (the end, a lost log, ``stop``, an error): a waiter for an
+            # event it did not apply (one appended after the end) would wait forever.
+            self._release_waiters()
             if self.ended:
                 await self.on_ended(self)
         if not self.ended and not self.stopped and self.on_lost is not None:
@@ -436,7 +465,9 @@ class RoomChannel:
             seq = self.state.seq
             still = []
             for target, fut in self._waiters:
-                if target <= seq:
+                # Past the end nothing more is applied: its waiters go too (the follower
+                # releases any others when it stops).
+                if target <= seq or self.ended:
                     if not fut.done():
                         fut.set_result(None)
                 else:
@@ -554,24 +585,28 @@ class Hub:
     clock: Callable[[], int] = now_ms
     """The rooms' clock (ms); replaceable at run time, e.g. by a test that skips ahead."""
     rooms: dict[MeetingId, RoomChannel] = field(default_factory=dict)
-    _opening: dict[MeetingId, asyncio.Future[RoomChannel]] = field(default_factory=dict)
+    _opening: dict[MeetingId, asyncio.Future[RoomChannel | None]] = field(default_factory=dict)
 
     async def room(
         self, meeting_id: MeetingId, config: Callable[[], Awaitable[RoomConfig | None]]
     ) -> RoomChannel | None:
-        """The room's channel, opening it (once, even under concurrent calls) if needed."""
+        """The room's channel, opening it (once, even under concurrent calls) if needed.
+
+        None when the meeting has no config, or its log was lost while the room opened. A
+        meeting that ended while its replica caught up is returned but not kept: it refuses
+        every command with ``ended``."""
         found = self.rooms.get(meeting_id)
         if found is not None:
             return found
         opening = self._opening.get(meeting_id)
         if opening is not None:
             return await asyncio.shield(opening)
-        fut: asyncio.Future[RoomChannel] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[RoomChannel | None] = asyncio.get_running_loop().create_future()
         self._opening[meeting_id] = fut
         try:
             cfg = await config()
             if cfg is None:
-                fut.cancel()
+                fut.set_result(None)
                 return None
             channel = RoomChannel(
                 meeting_id=meeting_id,
@@ -583,7 +618,15 @@ class Hub:
                 clock=lambda: self.clock(),
             )
             await channel.start()
-            self.rooms[meeting_id] = channel
+            if channel._unfollowed and not channel.ended:
+                # Its follower stopped while it caught up: the log was lost (see _lost), or
+                # it failed, and then its timers must stop too.
+                if not channel.stopped:
+                    await self._lost(channel)
+                fut.set_result(None)
+                return None
+            if not channel.ended:  # an ended one was dropped already (see _ended)
+                self.rooms[meeting_id] = channel
             fut.set_result(channel)
             return channel
         except BaseException:
