@@ -435,7 +435,14 @@ class RoomChannel:
                 elif not can_see(event, envelope.seq, viewer):
                     continue
                 if out is None:
-                    out = Outgoing(codec.wire(envelope))
+                    try:
+                        out = Outgoing(codec.wire(envelope))
+                    except (TypeError, ValueError) as exc:
+                        # Input checks keep such events out (numbers beyond 64 bits, lone
+                        # surrogates); should one slip through, it is skipped, not allowed to
+                        # stop the room's delivery for everyone.
+                        logger.error("event not deliverable: %s %s", event.T, type(exc).__name__)
+                        break
                 pending.setdefault(conn, []).append(out)
                 deliveries += 1
             closing.extend(self._closes_after(event))

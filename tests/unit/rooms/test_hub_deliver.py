@@ -1,0 +1,59 @@
+"""An event that cannot be encoded is skipped; the room's delivery goes on for everyone."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.rooms import events as ev
+from app.rooms import protocol as p
+from app.rooms.connection import Outgoing
+from app.rooms.events import Envelope
+from app.rooms.hub import Counters, RoomChannel
+from app.rooms.state import RoomConfig
+from app.rooms.types import MeetingId, MemberId, Seq
+
+from .harness import PureRoom
+
+
+class Recorder:
+    def __init__(self, member: str) -> None:
+        self.id = f"c-{member}"
+        self.member = MemberId(member)
+        self.closed = False
+        self.got: list[bytes] = []
+
+    def push(self, items: list[Outgoing]) -> None:
+        self.got += [item.payload for item in items]
+
+    def close(self, code: int, reason: str = "") -> None:
+        self.closed = True
+
+
+async def _never(_: RoomChannel) -> None:
+    raise AssertionError("the room did not end")
+
+
+def test_an_event_that_cannot_be_encoded_is_skipped_and_delivery_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
+    room.join("host", "host")
+    room.ok("host", p.Start(t="start"))
+    room.join("ann")
+    channel = RoomChannel(
+        meeting_id=MeetingId("r"), log=None, state=room.state, counters=Counters(), on_ended=_never
+    )  # type: ignore[arg-type]
+    host, ann = Recorder("host"), Recorder("ann")
+    channel.conns = {host.member: host, ann.member: ann}  # type: ignore[dict-item]
+    seq = room.state.seq
+    broken = ev.Said(m=MemberId("ann"), n="Ann", x="\ud800", cid="c1", aud=ev.ROOM)
+    fine = ev.Said(m=MemberId("ann"), n="Ann", x="still here", cid="c2", aud=ev.ROOM)
+    with caplog.at_level(logging.ERROR, logger="haven.rooms"):
+        channel.deliver([Envelope(Seq(seq + 1), 1, broken), Envelope(Seq(seq + 2), 2, fine)])
+    assert channel.state.seq == seq + 2
+    for member in (host, ann):
+        assert len(member.got) == 1 and b"still here" in member.got[0]
+    assert "not deliverable: msg TypeError" in caplog.text
+    assert "\ud800" not in caplog.text
