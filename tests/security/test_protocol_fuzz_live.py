@@ -231,8 +231,10 @@ async def settle(cast: Cast) -> None:
         try:
             await member.send({"t": "ping"})
             await member.until(
-                lambda f: f.get("t") == "pong"
-                or (f.get("t") == "error" and f.get("code") == "rate_limited"),
+                lambda f: (
+                    f.get("t") == "pong"
+                    or (f.get("t") == "error" and f.get("code") == "rate_limited")
+                ),
                 timeout=5 * UNIT_S,
             )
         except websockets.ConnectionClosed as exc:
