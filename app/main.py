@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -33,6 +34,7 @@ from fastapi.staticfiles import StaticFiles
 from app.api import health, pages
 from app.api.access_log import AccessLogMiddleware
 from app.api.headers import SecurityHeadersMiddleware
+from app.api.validation import unencodable_text_handler, validation_error_handler
 from app.auth import router as auth_router
 from app.config import Settings, load_settings
 from app.meetings import router as meetings_router
@@ -122,6 +124,10 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    # Text UTF-8 cannot encode (a lone surrogate) is a 422 invalid_text, never a 500: request
+    # models refuse it first; these answer for the error list and any route they missed.
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(UnicodeEncodeError, unencodable_text_handler)
 
     # Last added runs first: the access log sees the final status, headers included.
     # Compression keeps the web client's first visit within its 60 KB budget on slow links.

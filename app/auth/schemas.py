@@ -1,7 +1,8 @@
 """Wire models of the facilitator account API.
 
 Rows (``app.auth.models``) never go on the wire: ``FacilitatorPublic`` names the fields a
-response may carry, so a new column (or the password hash) cannot leak by accident.
+response may carry, so a new column (or the password hash) cannot leak by accident. Request
+bodies derive from ``InputModel``: text UTF-8 cannot encode is a 422 before argon2 runs.
 """
 
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from app.api.validation import InputModel
 from app.auth.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{1,31}$"
@@ -31,7 +33,7 @@ AnyPassword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASS
 TotpCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(InputModel):
     model_config = ConfigDict(extra="forbid")
     # Not the Username type: a malformed name must fail like a wrong password (401), not 422,
     # so the response does not hint at which names could exist.
@@ -59,12 +61,12 @@ class TotpEnrollment(BaseModel):
     uri: str = Field(description="otpauth:// URI for an authenticator app (QR code)")
 
 
-class TotpConfirm(BaseModel):
+class TotpConfirm(InputModel):
     model_config = ConfigDict(extra="forbid")
     code: TotpCode
 
 
-class TotpDisable(BaseModel):
+class TotpDisable(InputModel):
     model_config = ConfigDict(extra="forbid")
     # Removing the second factor asks for the password again: a stolen session alone must
     # not be able to weaken the account.
@@ -76,7 +78,7 @@ class InviteCreated(BaseModel):
     expires_at: datetime
 
 
-class InviteAccept(BaseModel):
+class InviteAccept(InputModel):
     model_config = ConfigDict(extra="forbid")
     username: Username
     display_name: DisplayName

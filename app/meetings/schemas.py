@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.api.validation import InputModel
 from app.auth.schemas import Username
 from app.rooms.types import MAX_CAPACITY
 
@@ -98,7 +99,10 @@ class Reading(BaseModel):
 Readings = Annotated[list[Reading], Field(max_length=20)]
 
 
-class _Schedule(BaseModel):
+class _Schedule(InputModel):
+    # InputModel: a title, reading or policy key that UTF-8 cannot encode is a 422 before the
+    # database sees it (app/api/validation.py).
+
     @field_validator("weekdays", check_fields=False)
     @classmethod
     def _sorted_days(cls, days: list[int] | None) -> list[int] | None:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from limits import parse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.validation import InputModel
 from app.auth.dependencies import OptionalFacilitator, SessionDep
 from app.auth.passwords import verify_password
 from app.auth.tickets import device_hash
@@ -28,7 +29,9 @@ router = APIRouter(tags=["rooms"])
 PASSCODE_TRIES = parse("10/10minute")
 
 
-class TicketRequest(BaseModel):
+class TicketRequest(InputModel):
+    # InputModel: a passcode or device token UTF-8 cannot encode is a 422 before argon2 or
+    # hashlib sees it (app/api/validation.py).
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     passcode: Annotated[str, Field(max_length=128)] | None = None
