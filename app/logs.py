@@ -8,8 +8,12 @@ What a log line may carry is decided here, once, for every library:
   is what every formatter sees, and drops uvicorn's own WebSocket lines (they carry the
   client address and the path with its query string) and WebSocket frame dumps (they carry
   message text). Exceptions are logged with their stack and types but without their
-  messages (``exception_text``), which routinely quote the data that failed. It is defence in
-  depth: code must still never log content.
+  messages (``exception_text``), which routinely quote the data that failed. Lines of the
+  ``asyncio`` logger (the event loop's "Task exception was never retrieved", "Exception in
+  callback ...", from any loop, uvloop's included) keep only a fixed description and the
+  exception's type (``asyncio_message``): asyncio writes the exception's message and the reprs
+  of tasks, callbacks and their arguments into the message itself. It is defence in depth:
+  code must still never log content.
 - uvicorn's access log is off; ``app.api.access_log`` logs method, route template and
   status instead.
 - ``uvicorn.error`` and ``websockets`` never go below INFO, because at DEBUG the websockets
@@ -52,12 +56,67 @@ _LEVELS = {
     "debug": "DEBUG",
 }
 
+# What an asyncio line may say. The event loop's exception handler (asyncio's and uvloop's)
+# renders its context into the message: its first line, then "key: repr(value)" lines (the
+# task with its coroutine's result or exception, the future, the callback with its
+# arguments, the transport, the protocol), and ``str(exc)`` shows up in a task's repr. So a
+# line is kept only as one of these fixed texts, cut to the fixed start for those that go on
+# with a repr; anything else is ``ASYNCIO_UNKNOWN``. A %-template (logger.warning("Executing
+# %s took %.3f seconds", handle, dt)) is asyncio's own text: it stays, without its arguments.
+ASYNCIO_FIXED = frozenset(
+    {
+        "Unhandled exception in event loop",
+        "Unhandled error in exception handler",
+        "Exception in default exception handler",
+        "unhandled exception during asyncio.run() shutdown",
+        "Unhandled exception in client_connected_cb",
+        "Unknown exception in SIGCHLD handler",
+        "Error on reading from the event loop self pipe",
+        "Error on transport creation for incoming connection",
+        "socket.accept() out of system resource",
+        "Accept failed on a socket",
+        "protocol.pause_writing() failed",
+        "protocol.resume_writing() failed",
+        "socket.send() raised exception.",
+        "SSL connection is closed",
+        "SSL handshake failed",
+        "SSL handshake failed on verifying the certificate",
+        "Error calling eof_received()",
+        "Fatal error on transport",
+        "Fatal error on pipe transport",
+        "Fatal error on SSL protocol",
+        "Fatal read error on socket transport",
+        "Fatal write error on socket transport",
+        "Fatal read error on pipe transport",
+        "Fatal write error on pipe transport",
+        "Fatal read error on datagram transport",
+        "Fatal write error on datagram transport",
+        "Fatal error: protocol.data_received() call failed.",
+        "Fatal error: protocol.buffer_updated() call failed.",
+        "Fatal error: protocol.get_buffer() call failed.",
+        "Fatal error: protocol.eof_received() call failed.",
+    }
+)
+ASYNCIO_PREFIXES = (
+    "Task was destroyed but it is pending!",
+    "Exception in callback",
+    "an error occurred during closing of asynchronous generator",
+    "An open stream was garbage collected prior to establishing network connection",
+)
+# "Task exception was never retrieved", "_GatheringFuture exception ...": a class name.
+_NEVER_RETRIEVED = re.compile(r"[A-Za-z_]\w{0,63} exception was never retrieved")
+ASYNCIO_UNKNOWN = "the event loop reported a problem (details withheld)"
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[a-zA-Z%]")
+
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]*\d)")
 # Candidates only: ipaddress decides, so "12:30:45" or a MAC address stays readable.
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*(?:%[\w.]+)?")
+# Set on an asyncio record once its message is replaced: a second pass (a second handler with
+# the filter) must not take the fixed description for a message of its own.
+_ASYNCIO_DONE = "haven_asyncio_done"
 _RESERVED_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
-    | {"message", "asctime", "color_message", "taskName"}
+    | {"message", "asctime", "color_message", "taskName", _ASYNCIO_DONE}
 )
 
 
@@ -102,17 +161,26 @@ def _is_uvicorn_websocket_line(record: logging.LogRecord) -> bool:
     return record.levelno <= logging.DEBUG and msg.startswith(("< ", "> "))
 
 
+def _is_asyncio(record: logging.LogRecord) -> bool:
+    return record.name == "asyncio" or record.name.startswith("asyncio.")
+
+
 class PrivacyFilter(logging.Filter):
     """Mask addresses and redact content-like fields; drop lines that only carry those.
 
-    Mutates the record (message rendered and masked, ``args`` cleared, exception text
-    rendered by :func:`exception_text` and masked), so it is idempotent and every later
-    formatter sees masked text.
+    Mutates the record (message rendered and masked, or for the ``asyncio`` logger replaced
+    by :func:`asyncio_message`; ``args`` cleared; exception text rendered by
+    :func:`exception_text` and masked), so it is idempotent and every later formatter sees
+    masked text.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _is_uvicorn_websocket_line(record):
             return False
+        if _is_asyncio(record) and not getattr(record, _ASYNCIO_DONE, False):
+            record.msg = asyncio_message(record)
+            record.args = None
+            setattr(record, _ASYNCIO_DONE, True)
         for key, value in _extras(record).items():
             setattr(record, key, REDACTED if key in SENSITIVE_FIELDS else _scrub(value))
         if isinstance(record.args, Mapping):
@@ -134,13 +202,39 @@ class PrivacyFilter(logging.Filter):
         return True
 
 
-def _exception_line(exc: BaseException) -> str:
+def asyncio_message(record: logging.LogRecord) -> str:
+    """A fixed description of an ``asyncio`` record, plus its exception's type name.
+
+    Never the rendered message: see ``ASYNCIO_FIXED``. The exception itself (stack and type)
+    still goes to ``exc`` through ``exception_text``."""
+    template = record.msg if isinstance(record.msg, str) else ""
+    first = template.split("\n", 1)[0].strip()
+    if record.args:
+        description = _PLACEHOLDER.sub(_placeholder, first) or ASYNCIO_UNKNOWN
+    elif first in ASYNCIO_FIXED or _NEVER_RETRIEVED.fullmatch(first):
+        description = first
+    else:
+        description = next(
+            (prefix for prefix in ASYNCIO_PREFIXES if first.startswith(prefix)), ASYNCIO_UNKNOWN
+        )
+    exc = record.exc_info[1] if record.exc_info else None
+    return description if exc is None else f"{description} ({type_name(exc)})"
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    return "%" if match.group(0) == "%%" else "..."
+
+
+def type_name(exc: BaseException) -> str:
+    """``ValueError``, or ``module.Name`` for an exception class outside builtins."""
     kind = type(exc)
-    name = (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
+    if kind.__module__ == "builtins":
+        return kind.__qualname__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _exception_line(exc: BaseException) -> str:
+    name = type_name(exc)
     if isinstance(exc, MESSAGE_KEPT):
         return f"{name}: {exc}\n"
     return f"{name}: [message withheld]\n"

@@ -1,5 +1,7 @@
 """The privacy filter and the formatters, record by record."""
 
+import asyncio
+import gc
 import io
 import json
 import logging
@@ -9,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.logs import (
+    ASYNCIO_UNKNOWN,
     IP_MASK,
     REDACTED,
     JsonFormatter,
@@ -191,3 +194,137 @@ def test_log_config_keeps_frame_dumps_out_even_at_debug() -> None:
     assert config["loggers"]["uvicorn.access"]["propagate"] is False
     assert config["handlers"]["default"]["filters"] == ["privacy"]
     assert config["formatters"]["haven"]["json_lines"] is True
+
+
+# --- the asyncio logger ---------------------------------------------------------------------
+
+# What a member typed, as it could reach an exception message, a coroutine's arguments or a
+# callback's. Built at run time, so no source line of a traceback below carries it either.
+SECRET = " ".join(["I", "want", "to", "end", "it", "all"])
+
+
+@pytest.fixture
+def root_output() -> Iterator[list[io.StringIO]]:
+    """Both production formats on the root logger, as ``log_config`` installs them."""
+    streams = [io.StringIO(), io.StringIO()]
+    handlers = [
+        build_handler(streams[0], json_lines=True),
+        build_handler(streams[1], json_lines=False),
+    ]
+    root = logging.getLogger()
+    for handler in handlers:
+        root.addHandler(handler)
+    try:
+        yield streams
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+
+
+async def _share(text: str) -> None:
+    raise ValueError(text)
+
+
+def _failure(text: str) -> ValueError:
+    try:
+        raise ValueError(text)
+    except ValueError as exc:
+        return exc
+
+
+def test_the_loops_exception_handler_logs_no_content(root_output: list[io.StringIO]) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(_share(SECRET))  # repr: coro=<_share() ...> exception=...
+        loop.run_until_complete(asyncio.wait([task]))
+        future = loop.create_future()
+        future.set_exception(ValueError(SECRET))  # repr: exception=ValueError('...')
+        handle = loop.call_soon(print, SECRET)  # repr: <Handle print('...')>
+        handle.cancel()
+        # What asyncio's Handle._run passes when a callback raises, and then some.
+        loop.call_exception_handler(
+            {
+                "message": f"Exception in callback print({SECRET!r})",
+                "exception": _failure(SECRET),
+                "handle": handle,
+                "task": task,
+                "future": future,
+                "protocol": SECRET,
+            }
+        )
+        loop.call_exception_handler({"message": f"{SECRET} happened", "task": task})
+        loop.call_exception_handler({"exception": _failure(SECRET)})
+        assert task.exception() is not None and future.exception() is not None
+    finally:
+        loop.close()
+    as_json, readable = (stream.getvalue() for stream in root_output)
+    for output in (as_json, readable):
+        assert SECRET not in output
+        assert "Handle" not in output and "Task" not in output and "Future" not in output
+    entries = [json.loads(line) for line in as_json.splitlines()]
+    assert [(entry["logger"], entry["level"], entry["msg"]) for entry in entries] == [
+        ("asyncio", "error", "Exception in callback (ValueError)"),
+        ("asyncio", "error", ASYNCIO_UNKNOWN),
+        ("asyncio", "error", "Unhandled exception in event loop (ValueError)"),
+    ]
+    # Where it happened stays; what the exception said does not.
+    assert "in _failure" in entries[0]["exc"]
+    assert entries[0]["exc"].endswith("ValueError: [message withheld]")
+    assert "asyncio: Exception in callback (ValueError)" in readable
+
+
+def test_a_task_exception_never_retrieved_logs_no_content(root_output: list[io.StringIO]) -> None:
+    async def main() -> None:
+        task = asyncio.get_running_loop().create_task(_share(SECRET))
+        await asyncio.sleep(0.01)
+        del task
+        gc.collect()
+
+    asyncio.run(main())
+    as_json, readable = (stream.getvalue() for stream in root_output)
+    assert SECRET not in as_json and SECRET not in readable
+    entry = json.loads(as_json.splitlines()[0])
+    assert entry["msg"] == "Task exception was never retrieved (ValueError)"
+    assert "in _share" in entry["exc"]
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "shown"),
+    [
+        # asyncio's %-templates are its own text: they stay, never their arguments.
+        (
+            "Executing %s took %.3f seconds",
+            (f"<Handle cb({SECRET!r})>", 0.5),
+            "Executing ... took ... seconds",
+        ),
+        ("%r: %s", (SECRET, SECRET), "...: ..."),
+        (
+            "Task was destroyed but it is pending!\ntask: <Task coro=<_share()>>",
+            (),
+            "Task was destroyed but it is pending!",
+        ),
+        (
+            "_GatheringFuture exception was never retrieved\nfuture: <...>",
+            (),
+            "_GatheringFuture exception was never retrieved",
+        ),
+        (
+            "Fatal read error on socket transport\nprotocol: <P>",
+            (),
+            "Fatal read error on socket transport",
+        ),
+        (
+            f"an error occurred during closing of asynchronous generator <g {SECRET}>",
+            (),
+            "an error occurred during closing of asynchronous generator",
+        ),
+        (f"Getting address info {SECRET} took 3ms", (), ASYNCIO_UNKNOWN),
+    ],
+)
+def test_asyncio_lines_keep_only_fixed_text(msg: str, args: tuple[object, ...], shown: str) -> None:
+    rec = record(msg, *args, name="asyncio", level=logging.WARNING)
+    assert PrivacyFilter().filter(rec)
+    assert rec.getMessage() == shown
+    PrivacyFilter().filter(rec)  # idempotent: a second handler's filter changes nothing
+    assert rec.getMessage() == shown
+    assert SECRET not in JsonFormatter().format(rec)
