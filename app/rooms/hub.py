@@ -346,6 +346,11 @@ class RoomChannel:
             raise
         except LookupError:
             pass  # gave up catching up: handled as a lost log below
+        except Exception as exc:  # noqa: BLE001 - a room nobody follows any more is frozen
+            # The log failed under the follower (the backend unreachable past its retries) or
+            # delivery hit a bug: handled as a lost log below, so that the members are told to
+            # come back and the room is opened afresh, rather than kept with nobody following.
+            logger.error("room follower failed: %s", type(exc).__name__)
         finally:
             # Whatever stopped it (the end, a lost log, ``stop``, an error): a waiter for an
             # event it did not apply (one appended after the end) would wait forever.

@@ -177,3 +177,37 @@ async def test_a_room_whose_log_cannot_be_followed_does_not_hang_its_openers(
         assert hub.get(ROOM) is None
     finally:
         await hub.close()
+
+
+class FailingLog(MemoryRoomLog):
+    """A log whose subscription fails once armed, as a backend that stays unreachable does."""
+
+    def __init__(self) -> None:
+        super().__init__(LogLimits())
+        self.armed = False
+
+    async def subscribe(self, room: MeetingId, after: int):  # type: ignore[no-untyped-def, override]
+        async for batch in super().subscribe(room, after):
+            if self.armed:
+                raise ConnectionError("backend unreachable")
+            yield batch
+
+
+async def test_a_room_whose_follower_fails_is_let_go_and_its_members_told_to_resume() -> None:
+    log = FailingLog()
+    hub = Hub(log=log)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        assert isinstance(await room.submit(None, join("host", "host")), list)
+        conn = Recorder("host")
+        room.attach(conn)
+        waiting = asyncio.create_task(room.caught_up(room.state.seq + 3))
+        log.armed = True
+        await log.append(ROOM, (ev.Counted(c=1, aud=ev.ROOM),), hub.clock())
+        async with asyncio.timeout(2):
+            await waiting
+        assert room.stopped and hub.get(ROOM) is None  # opened afresh by the next join
+        assert conn.closes == [(hub_module.TOO_SLOW, "room restarted: resume")]
+    finally:
+        await hub.close()
