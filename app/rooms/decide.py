@@ -20,7 +20,7 @@ from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.events import FAC, ROOM, Audience, to_member
-from app.rooms.state import Member, RoomState
+from app.rooms.state import MAX_HOLDS, MAX_HOLDS_PER_MEMBER, Member, RoomState
 from app.rooms.types import LeaveReason, MemberId
 
 
@@ -147,6 +147,13 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
 def _leave(state: RoomState, member: MemberId, why: LeaveReason) -> Decision:
     m = state.members[member]
     events: list[ev.RoomEvent] = [ev.Left(m=member, why=why, aud=_presence(state, member))]
+    # What they wrote that still waits for review leaves with them: nobody can approve a
+    # message into the room under the name of someone removed or banned for it.
+    events.extend(
+        ev.HoldResolved(h=h, ok=False, cid=held.cid, aud=FAC)
+        for h, held in state.holds.items()
+        if held.m == member
+    )
     if state.floor == member:
         events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
     if not m.lobby:
@@ -199,11 +206,11 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
 def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
     if cmd.cid in me.recent_cids:
         return Rejection("duplicate", "This message was already sent.")
+    if me.muted:  # a co-facilitator too: the host muted them (the host cannot be muted)
+        return Rejection("muted", "A facilitator has muted you for now.")
     if not me.is_facilitator:
         if state.phase != "live":
             return Rejection("not_live", "The meeting has not started yet.")
-        if me.muted:
-            return Rejection("muted", "A facilitator has muted you for now.")
         if state.muted_all or state.config.chat_mode == "facilitators":
             return Rejection("chat_closed", "Only facilitators can post right now.")
         if state.slow_s and me.last_msg_at is not None:
@@ -212,6 +219,11 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
                 return Rejection("slow_mode", "Slow mode is on.", retry=wait_ms / 1000)
     if cmd.hold and cmd.hold_id is not None:
         if state.facilitators_present():
+            waiting = sum(1 for held in state.holds.values() if held.m == me.id)
+            if waiting >= MAX_HOLDS_PER_MEMBER or len(state.holds) >= MAX_HOLDS:
+                return Rejection(
+                    "review_full", "Your earlier messages are still waiting for a facilitator."
+                )
             held = (
                 ev.Held(
                     h=cmd.hold_id, m=me.id, n=me.name, x=cmd.text, cid=cmd.cid, why=cmd.why, aud=FAC
@@ -268,7 +280,9 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
                 return ()
             events: list[ev.RoomEvent] = [ev.PhaseChanged(p="live", aud=ev.ROOM_AND_LOBBY)]
             if not state.config.lobby:
-                events.extend(_admit(state, m) for m in state.lobby())
+                waiting = state.lobby()
+                events.extend(_admit(state, m) for m in waiting)
+                events.extend(_count(state, len(waiting)))
             return tuple(events)
         case p.End():
             return (ev.PhaseChanged(p="ended", aud=ev.ROOM_AND_LOBBY),)
@@ -365,6 +379,9 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
             if held is None:
                 return Rejection("no_such_hold", "That message was already reviewed.")
             done = ev.HoldResolved(h=hold_id, ok=ok, cid=held.cid, aud=FAC)
+            author = state.members.get(held.m)
+            if ok and (author is None or author.lobby):
+                return Rejection("invalid", "Its author is not in the room now.")
             if ok:
                 said = ev.Said(m=held.m, n=held.n, x=held.x, cid=held.cid, aud=ROOM)
                 return (said, done)

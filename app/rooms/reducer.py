@@ -58,9 +58,14 @@ def _update(state: RoomState, member_id: MemberId, **changes: object) -> RoomSta
 def _drop(state: RoomState, member_id: MemberId) -> RoomState:
     members = dict(state.members)
     members.pop(member_id, None)
+    holds = state.holds
+    if any(held.m == member_id for held in holds.values()):
+        # Their ``leave`` resolved them (decide); a log written before that still drops them.
+        holds = {h: held for h, held in holds.items() if held.m != member_id}
     return replace(
         state,
         members=members,
+        holds=holds,
         hands=tuple(h for h in state.hands if h != member_id),
         floor=None if state.floor == member_id else state.floor,
         floor_until=None if state.floor == member_id else state.floor_until,

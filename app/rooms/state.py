@@ -26,6 +26,10 @@ from app.rooms.types import (
 
 RECENT_CIDS = 64
 """Client message ids remembered per member to make retried sends idempotent."""
+MAX_HOLDS_PER_MEMBER = 5
+"""Messages of one member waiting for review at once; past it, a message to hold is refused."""
+MAX_HOLDS = 100
+"""Messages waiting for review in one room at once (each keeps its text in memory)."""
 
 
 def name_key(name: str) -> str:

@@ -25,7 +25,7 @@ const FINAL = {
 };
 const TICKET_CODES = new Set([4001, 4002]);
 // Refusals of one message that will not change by sending it again.
-const DROP_ERRORS = new Set(['muted', 'chat_closed', 'not_live', 'blocked', 'too_long', 'in_lobby', 'not_member', 'ended', 'invalid', 'bad_frame']);
+const DROP_ERRORS = new Set(['muted', 'chat_closed', 'not_live', 'blocked', 'review_full', 'too_long', 'in_lobby', 'not_member', 'ended', 'invalid', 'bad_frame']);
 
 export function randomId(bytes = 12) {
   const a = crypto.getRandomValues(new Uint8Array(bytes));

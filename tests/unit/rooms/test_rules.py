@@ -10,7 +10,7 @@ from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.reducer import apply
-from app.rooms.state import RoomConfig, RoomState
+from app.rooms.state import MAX_HOLDS_PER_MEMBER, RoomConfig, RoomState
 from app.rooms.types import HoldId, MeetingId, MemberId, Seq
 
 from .harness import PureRoom, refold
@@ -182,6 +182,62 @@ def test_held_message_is_private_until_approved() -> None:
     assert isinstance(said, ev.Said) and said.aud == ev.ROOM and said.x == "hm"
     assert room.state.holds == {}
     assert room.refused("host", p.Review(t="review", h=HoldId("h1"), ok=True)) == "no_such_hold"
+
+
+def held_post(cid: str, hold: str) -> sys.Post:
+    return sys.Post(cid=cid, text="slur", hold=True, hold_id=HoldId(hold))
+
+
+def test_held_messages_leave_with_their_author() -> None:
+    room = live_room()
+    room.join("troll")
+    room.join("ann")
+    room.ok("troll", held_post("c1", "h1"))
+    room.ok("ann", held_post("c2", "h2"))
+    events = room.ok("host", p.Remove(t="remove", m=MemberId("troll"), ban=True))
+    resolved = [e for e in events if isinstance(e, ev.HoldResolved)]
+    assert [(e.h, e.ok, e.aud) for e in resolved] == [("h1", False, ev.FAC)]
+    assert set(room.state.holds) == {"h2"}  # others' messages still wait
+    assert room.refused("host", p.Review(t="review", h=HoldId("h1"), ok=True)) == "no_such_hold"
+
+
+def test_a_held_message_is_not_approved_while_its_author_is_in_the_lobby() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("ann", held_post("c1", "h1"))
+    room.ok("host", p.ToLobby(t="to_lobby", m=MemberId("ann")))
+    assert room.refused("host", p.Review(t="review", h=HoldId("h1"), ok=True)) == "invalid"
+    room.ok("host", p.Review(t="review", h=HoldId("h1"), ok=False))  # rejecting it is fine
+    assert room.state.holds == {}
+
+
+def test_messages_waiting_for_review_are_bounded_per_member() -> None:
+    room = live_room()
+    room.join("ann")
+    room.join("bob")
+    for i in range(MAX_HOLDS_PER_MEMBER):
+        room.ok("ann", held_post(f"c{i}", f"h{i}"))
+    assert room.refused("ann", held_post("more", "hx")) == "review_full"
+    room.ok("bob", held_post("b1", "hb"))  # another member's still wait
+    room.ok("host", p.Review(t="review", h=HoldId("h0"), ok=False))
+    room.ok("ann", held_post("again", "hy"))
+
+
+def test_a_muted_co_facilitator_cannot_post() -> None:
+    room = live_room()
+    room.join("co", "cofac")
+    room.ok("host", p.Mute(t="mute", m=MemberId("co"), on=True))
+    assert room.refused("co", say("c1")) == "muted"
+
+
+def test_starting_a_hidden_list_meeting_sends_the_new_count() -> None:
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r"), members_visible=False))
+    room.join("host", "host")
+    for name in ("ann", "bob", "cy"):
+        room.join(name)
+    events = room.ok("host", p.Start(t="start"))
+    counts = [e for e in events if isinstance(e, ev.Counted)]
+    assert [c.c for c in counts] == [4] and counts[0].aud == ev.ROOM
 
 
 def test_hold_without_facilitators_follows_the_fallback() -> None:
