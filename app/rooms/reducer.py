@@ -24,7 +24,7 @@ from typing import assert_never
 
 from app.rooms import events as ev
 from app.rooms.events import Envelope
-from app.rooms.state import Member, RoomState, name_key
+from app.rooms.state import RECENT_CIDS, Member, RoomState, name_key
 from app.rooms.types import MemberId, Seq
 
 
@@ -193,10 +193,18 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 for member in state.lobby():
                     state = _put(state, replace(member, lobby=False, admitted_at=seq))
             return state
-        case ev.Held(h=h):
+        case ev.Held(h=h, m=m, cid=cid):
             holds = dict(state.holds)
             holds[h] = event
-            return replace(state, holds=holds)
+            state = replace(state, holds=holds)
+            # A resend of the same message (a client that did not see its ``notice`` before
+            # a reconnect) is a duplicate, not a second copy waiting for review.
+            author = state.members.get(m)
+            if author is None:
+                return state
+            return _put(
+                state, replace(author, recent_cids=(*author.recent_cids, cid)[-RECENT_CIDS:])
+            )
         case ev.HoldResolved(h=h):
             if h not in state.holds:
                 return state

@@ -201,6 +201,15 @@ def test_held_messages_leave_with_their_author() -> None:
     assert room.refused("host", p.Review(t="review", h=HoldId("h1"), ok=True)) == "no_such_hold"
 
 
+def test_a_held_message_sent_again_is_a_duplicate_not_a_second_copy() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("ann", held_post("c1", "h1"))
+    assert room.refused("ann", held_post("c1", "h2")) == "duplicate"
+    assert set(room.state.holds) == {"h1"}
+    assert room.state.members[MemberId("ann")].sent == 0  # held is not sent
+
+
 def test_a_held_message_is_not_approved_while_its_author_is_in_the_lobby() -> None:
     room = live_room()
     room.join("ann")
