@@ -192,6 +192,17 @@ async def test_private_notices_warn_before_sending_and_offer_help(
     await expect(page.get_by_text("You left the meeting.")).to_be_visible()
     await host.event("leave", why="left")
 
+    # What a shared phone keeps afterwards: the care card, and nothing said, no name, no
+    # meeting id, no title.
+    await expect(care).to_be_visible()
+    assert await stream(page).locator("li").count() == 0
+    kept = await page.evaluate(
+        "JSON.stringify([Object.keys(localStorage), Object.keys(sessionStorage)])"
+    )
+    assert kept == '[["haven.dev"],[]]', kept
+    assert meeting.id not in kept and "Noon" not in await page.title()
+    assert await page.locator("#name").get_attribute("autocomplete") == "off"
+
 
 async def test_a_facilitator_schedules_and_edits_a_meeting_in_the_console(
     pages: Pages, meeting_factory: MeetingFactory

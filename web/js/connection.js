@@ -6,9 +6,11 @@
 //   minutes, so an idle link is pinged ({"t":"ping"}) and declared dead without a pong.
 //   Coming back to the tab (phone unlocked, tab woken) checks the link at once.
 // - An outbox keeps every message until its own `msg` event (same cid) comes back, or the
-//   server says `dup`; after a resume the rest are sent again. Text lives in memory only.
-// - Storage: the resume token (sessionStorage, this tab only) and a per-meeting random device
-//   token (localStorage, so a ban survives a change of name). Never message text.
+//   server says `dup`; after a resume the rest are sent again, a few at a time, and the whole
+//   queue waits when the server says `retry`. Text lives in memory only.
+// - Storage: the resume token (sessionStorage, this tab only, removed when the link ends) and
+//   one random device token (localStorage, so a ban survives a change of name). Never
+//   message text, names or meeting ids.
 
 const BASE_MS = 1000;
 const CAP_MS = 8000;
@@ -16,6 +18,10 @@ const OPEN_MS = 10000; // a connection attempt must reach `welcome` within this
 const IDLE_MS = 15000; // ping a link this quiet...
 const PONG_MS = 5000; // ...and give up on it if nothing comes back in this long
 const ACK_MS = 6000; // a message not seen back in this long makes us check the link
+// Resending a queue after a reconnect: a few at a time, within the server's burst (5 messages
+// in 5 s). All at once, a long queue would be refused as a flood and the link closed (1008).
+const FLUSH_BURST = 4;
+const FLUSH_GAP_MS = 5000;
 
 // Close codes after which resuming is pointless (docs/protocol.md); the rest are retried.
 const FINAL = {
@@ -32,11 +38,19 @@ export function randomId(bytes = 12) {
   return btoa(String.fromCharCode(...a)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** The random token this browser keeps for one meeting (lets a ban outlive a new name). */
-export function deviceToken(meetingId) {
-  const key = 'haven.dev.' + meetingId;
-  let t = localStorage.getItem(key);
-  if (!t) { t = randomId(18); localStorage.setItem(key, t); }
+/**
+ * The random token this browser keeps (lets a ban outlive a new name). One for every meeting:
+ * the server binds it to each meeting by hashing the two together, and a key per meeting
+ * would leave on a shared phone a list of the meetings someone joined. Keys of that older
+ * form are removed.
+ */
+export function deviceToken() {
+  for (let i = localStorage.length - 1; i >= 0; i--) {
+    const k = localStorage.key(i);
+    if (k && k.startsWith('haven.dev.')) localStorage.removeItem(k);
+  }
+  let t = localStorage.getItem('haven.dev');
+  if (!t) { t = randomId(18); localStorage.setItem('haven.dev', t); }
   return t;
 }
 
@@ -60,6 +74,8 @@ export class Link {
     this.welcomed = false;
     this.outbox = new Map();
     this.timer = 0;
+    this.flushTimer = 0;
+    this.pauseUntil = 0; // no message goes out before this (the server said `retry`)
     this.key = 'haven.r.' + opts.meetingId;
     const saved = sessionStorage.getItem(this.key);
     this.resume = saved ? JSON.parse(saved) : null; // {token, epoch, me}
@@ -112,6 +128,7 @@ export class Link {
   close() {
     clearInterval(this.beat);
     clearTimeout(this.timer);
+    clearTimeout(this.flushTimer);
     document.removeEventListener('visibilitychange', this.onVisible);
     removeEventListener('pageshow', this.onVisible);
     removeEventListener('online', this.onOnline);
@@ -221,9 +238,10 @@ export class Link {
       if (this.outbox.delete(f.cid)) this.#outboxChanged();
     } else if (f.t === 'error' && item) {
       if ((f.code === 'rate_limited' || f.code === 'slow_mode') && f.retry != null) {
+        // The whole queue waits, not only this message: the limit is the member's.
         item.sent = false;
-        clearTimeout(item.timer);
-        item.timer = setTimeout(() => this.#flushOne(item), Math.max(500, f.retry * 1000 + 100));
+        this.pauseUntil = Math.max(this.pauseUntil, Date.now() + Math.max(500, f.retry * 1000 + 100));
+        this.#flush();
         this.#outboxChanged();
         if (f.code === 'rate_limited') return;
       } else if (DROP_ERRORS.has(f.code)) {
@@ -235,11 +253,20 @@ export class Link {
   }
 
   #flush() {
-    for (const item of this.outbox.values()) if (!item.sent) this.#flushOne(item);
+    clearTimeout(this.flushTimer);
+    const wait = this.pauseUntil - Date.now();
+    if (wait > 0) { this.flushTimer = setTimeout(() => this.#flush(), wait); return; }
+    let sent = 0;
+    for (const item of this.outbox.values()) {
+      if (item.sent) continue;
+      if (sent === FLUSH_BURST) { this.flushTimer = setTimeout(() => this.#flush(), FLUSH_GAP_MS); return; }
+      this.#flushOne(item);
+      sent += 1;
+    }
   }
 
   #flushOne(item) {
-    if (!item || !this.outbox.has(item.cid)) return;
+    if (!item || !this.outbox.has(item.cid) || Date.now() < this.pauseUntil) return;
     const frame = { t: 'say', cid: item.cid, x: item.x };
     if (item.ok) frame.ok = true;
     if (this.send(frame)) {
@@ -287,6 +314,8 @@ export class Link {
 
   #retry() {
     if (this.state === 'closed') return;
+    // Leaving on a link that died before the server answered: gone is gone, never resumed.
+    if (this.leaving) return this.#end('left', 1000);
     for (const item of this.outbox.values()) item.sent = false;
     this.pingAt = 0;
     const delay = Math.random() * Math.min(CAP_MS, BASE_MS * 2 ** this.attempt);
@@ -299,7 +328,7 @@ export class Link {
 
   #end(reason, code, detail) {
     if (this.state === 'closed') return;
-    if (reason !== 'replaced') sessionStorage.removeItem(this.key);
+    sessionStorage.removeItem(this.key); // replaced too: the other tab keeps its own copy
     this.resume = null;
     this.#setState('closed');
     this.close();

@@ -217,7 +217,7 @@ async function run(m) {
     meetingId: m.id,
     detail: detail || m,
     getTicket: async () => {
-      const r = await api(`/api/meetings/${m.id}/tickets`, 'POST', { device: deviceToken(m.id) });
+      const r = await api(`/api/meetings/${m.id}/tickets`, 'POST', { device: deviceToken() });
       if (r.ok) return r.data.ticket;
       const e = new Error(problem(r.data, 'Could not open the meeting.'));
       if (r.status >= 400 && r.status < 500 && r.status !== 429) e.final = 'refused';

@@ -19,7 +19,7 @@ let view = null;
 
 /** A join ticket; a refusal becomes an Error whose `final` names the ending (no retry). */
 async function ticket(name, passcode) {
-  const body = { name, device: deviceToken(id) };
+  const body = { name, device: deviceToken() };
   if (passcode) body.passcode = passcode;
   const r = await api(`/api/meetings/${encodeURIComponent(id)}/tickets`, 'POST', body);
   if (r.ok) return r.data.ticket;
@@ -30,7 +30,9 @@ async function ticket(name, passcode) {
 }
 
 function describe(d) {
-  document.title = `${d.title} · Haven`;
+  // Not the meeting's title: the tab's title goes into the browser's history and its list of
+  // recent apps, where on a shared phone "Tuesday AA" says more than a link does.
+  document.title = 'Meeting · Haven';
   $('#title').textContent = d.title;
   const bits = [FORMATS[d.format] || d.format];
   if (d.next && d.next.live) bits.push('on now');

@@ -117,12 +117,14 @@ export class RoomView {
     e.peopleBox = h('details', { class: 'card' }, h('summary', null, h('strong', null, e.count)), e.people);
     e.side = h('aside', { class: 'side', hidden: true, 'aria-label': 'Facilitator tools' });
     e.main = h('div', { class: 'room' },
-      e.floor, e.pin, e.care, e.stream, e.outbox, e.warn, e.composer, e.postHint, e.status,
+      e.floor, e.pin, e.stream, e.outbox, e.warn, e.composer, e.postHint, e.status,
       h('div', { class: 'tools' }, e.hand, e.queue, e.leave), e.peopleBox, e.side);
     e.main.hidden = true;
     e.lobby.append(h('p', { class: 'row' }, h('button', { type: 'button', class: 'danger', text: 'Leave', onclick: () => this.leave() })));
     e.end = h('section', { class: 'card', hidden: true, role: 'alert' });
-    fill(this.root, e.title, e.lobby, e.main, e.end);
+    // The care card sits outside the room's view: it shows in the waiting room too, and stays
+    // after the meeting ends or the person leaves.
+    fill(this.root, e.title, e.care, e.lobby, e.main, e.end);
   }
 
   leave() {
@@ -198,6 +200,8 @@ export class RoomView {
   #end(reason, code, detail) {
     clearInterval(this.tick);
     this.el.main.hidden = this.el.lobby.hidden = true;
+    // What was said and who was there leaves the page with the meeting (a shared phone).
+    for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn]) fill(list);
     this.#connBanner('');
     const again = ['rejoin', 'full', 'locked', 'name_taken'].includes(reason);
     const text = detail || ENDINGS[reason] || 'The connection was closed.';
