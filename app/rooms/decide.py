@@ -21,7 +21,7 @@ from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.events import FAC, ROOM, Audience, to_member
 from app.rooms.state import MAX_HOLDS, MAX_HOLDS_PER_MEMBER, Member, RoomState
-from app.rooms.types import LeaveReason, MemberId
+from app.rooms.types import LeaveReason, MemberId, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,8 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         return Rejection("banned", "You cannot rejoin this meeting.")
     if cmd.member in state.members:
         return Rejection("already_joined", "This ticket's member is already here.")
-    facilitator = cmd.role != "member"
+    role = _joining_role(state, cmd)
+    facilitator = role != "member"
     if not facilitator:
         if state.locked:
             return Rejection("locked", "This meeting is not taking new members right now.")
@@ -128,7 +129,7 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
     joined = ev.Joined(
         m=cmd.member,
         n=cmd.name,
-        r=cmd.role,
+        r=role,
         lob=lobby,
         conn=cmd.conn,
         joined_at=now,
@@ -142,6 +143,32 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         ),
     )
     return (joined, *(() if lobby else _count(state, +1)))
+
+
+def _joining_role(state: RoomState, cmd: sys.Join) -> Role:
+    """The ticket's role (from the account's rights to the meeting), as this meeting has
+    changed it since: an account demoted, or whose host role was handed over, joins again as
+    what it is now. A second host is never made: the meeting's owner coming back after a
+    hand-over joins as a co-facilitator."""
+    role = cmd.role
+    if cmd.account is not None and cmd.account in state.account_roles:
+        role = state.account_roles[cmd.account]
+    if role == "host" and any(
+        m.role == "host" and m.account != cmd.account for m in state.members.values()
+    ):
+        role = "cofac"
+    return role
+
+
+def _role_changes(state: RoomState, member: Member, role: Role) -> list[ev.RoomEvent]:
+    """``member`` and every other member of the same facilitator account take ``role``."""
+    return [
+        ev.RoleChanged(m=m.id, r=role, aud=ROOM)
+        for m in state.members.values()
+        if (m.id == member.id or (member.account is not None and m.account == member.account))
+        and not m.lobby
+        and m.role != role
+    ]
 
 
 def _leave(state: RoomState, member: MemberId, why: LeaveReason) -> Decision:
@@ -361,19 +388,18 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
                 return NO_SUCH_MEMBER
             if found.role == "host" or (role == "member" and me.role != "host"):
                 return NOT_ALLOWED
-            if found.role == role:
-                return ()
-            return (ev.RoleChanged(m=member, r=role, aud=ROOM),)
+            if found.account is not None and found.account == me.account:
+                return Rejection("self_target", "You cannot do that to yourself.")
+            return tuple(_role_changes(state, found, role))
         case p.HandOver(m=member):
             found = state.members.get(member)
             if me.role != "host":
                 return NOT_ALLOWED
             if found is None or found.lobby or found.id == me.id:
                 return NO_SUCH_MEMBER
-            return (
-                ev.RoleChanged(m=member, r="host", aud=ROOM),
-                ev.RoleChanged(m=me.id, r="cofac", aud=ROOM),
-            )
+            if found.account is not None and found.account == me.account:
+                return NO_SUCH_MEMBER  # the same person on another device
+            return (*_role_changes(state, found, "host"), *_role_changes(state, me, "cofac"))
         case p.Review(h=hold_id, ok=ok):
             held = state.holds.get(hold_id)
             if held is None:

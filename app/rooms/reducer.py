@@ -101,6 +101,9 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 account=event.account,
             )
             state = _put(state, new)
+            if event.account is not None and event.r != "member":
+                roles = {**state.account_roles, event.account: event.r}
+                state = replace(state, account_roles=roles)
             return replace(state, peak=max(state.peak, state.count()))
         case ev.Admitted(m=m):
             member = state.members.get(m)
@@ -176,6 +179,8 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             member = state.members.get(m)
             if member is None or member.lobby:
                 return state
+            if member.account is not None:
+                state = replace(state, account_roles={**state.account_roles, member.account: r})
             return _put(state, replace(member, role=r, muted=False))
         case ev.Locked(on=on):
             return replace(state, locked=on)

@@ -133,6 +133,12 @@ class RoomState:
     peak: int = 0
     empty_since: int | None = None
     """When the last member left (ms), while the room stays empty."""
+    account_roles: Mapping[str, Role] = field(default_factory=dict)
+    """The role each facilitator account holds in this meeting now (one account may be in the
+    room from two devices, or come back after a drop): set when it joins and by every role
+    change of one of its members. A new ticket of the account joins with this role, not the
+    one its ticket was issued with, and a role change reaches all of the account's members,
+    so a demotion or a hand-over sticks to the person."""
 
     def member(self, member_id: MemberId | None) -> Member | None:
         return None if member_id is None else self.members.get(member_id)

@@ -165,6 +165,34 @@ def test_cofacilitators_cannot_act_on_the_host_or_demote() -> None:
     assert room.state.members[MemberId("host")].role == "cofac"
 
 
+def test_a_role_change_sticks_to_the_facilitator_account_not_the_device() -> None:
+    room = live_room()
+    room.join("co", "cofac", name="Cole", account="acc-cole")
+    room.join("co2", "cofac", name="Cole", account="acc-cole")  # the same person's phone
+    room.join("ann")
+    changes = room.ok("host", p.SetRole(t="role", m=MemberId("co"), r="member"))
+    assert {(e.m, e.r) for e in changes if isinstance(e, ev.RoleChanged)} == {
+        ("co", "member"),
+        ("co2", "member"),
+    }
+    assert room.refused("co2", p.Mute(t="mute", m=MemberId("ann"), on=True)) == "not_allowed"
+    # A fresh ticket of the account (issued as co-facilitator) joins as what it is now.
+    room.join("co3", "cofac", name="Cole", account="acc-cole")
+    assert room.state.members[MemberId("co3")].role == "member"
+
+
+def test_the_owner_back_after_a_hand_over_is_not_a_second_host() -> None:
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
+    room.join("owner", "host", account="acc-owner")
+    room.ok("owner", p.Start(t="start"))
+    room.join("ann", "cofac", account="acc-ann")
+    room.ok("owner", p.HandOver(t="host", m=MemberId("ann")))
+    room.ok("owner", p.Leave(t="leave"))  # or their link dropped past the resume window
+    room.join("owner2", "host", name="Owner", account="acc-owner")
+    roles = {m.id: m.role for m in room.state.members.values()}
+    assert roles == {"ann": "host", "owner2": "cofac"}
+
+
 def test_hidden_member_list_sends_presence_to_facilitators_and_a_count_to_all() -> None:
     room = live_room(members_visible=False)
     joined, count = room.join("ann")  # type: ignore[misc]
