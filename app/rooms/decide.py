@@ -199,6 +199,8 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
             # A raw ``say`` must be screened first; the endpoint turns it into a Post.
             return Rejection("invalid", "Messages are screened before they are decided.")
         case p.React(to=to, r=r):
+            if me.muted:  # a reaction speaks to the room too
+                return Rejection("muted", "A facilitator has muted you for now.")
             if to > state.seq:
                 return Rejection("invalid", "No such message.")
             return (ev.Reacted(m=me.id, to=to, r=r, aud=ROOM),)
@@ -362,7 +364,10 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
                 return NOT_ALLOWED
             if target.lobby:
                 return ()
-            events = [ev.SentToLobby(m=member, aud=_presence(state, member))]
+            events: list[ev.RoomEvent] = []
+            if member in state.hands:  # the queue others see loses them too
+                events.append(ev.HandChanged(m=member, up=False, aud=_presence(state, member)))
+            events.append(ev.SentToLobby(m=member, aud=_presence(state, member)))
             if state.floor == member:
                 events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
             return (*events, *_count(state, -1))
@@ -431,9 +436,12 @@ def _admit(state: RoomState, member: Member) -> ev.RoomEvent:
 
 def _grant_floor(state: RoomState, member: MemberId | None, now: int) -> Decision:
     if member is None:
-        if not state.hands:
-            return Rejection("no_hands", "Nobody has a hand raised.")
-        member = state.hands[0]
+        # The next raised hand of someone connected: a share does not start its clock for a
+        # member whose link has dropped (their hand stays up for when they are back).
+        present = [h for h in state.hands if (m := state.members.get(h)) is not None and m.present]
+        if not present:
+            return Rejection("no_hands", "Nobody here has a hand raised.")
+        member = present[0]
     target = state.members.get(member)
     if target is None or target.lobby:
         return NO_SUCH_MEMBER

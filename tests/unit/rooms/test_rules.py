@@ -260,6 +260,35 @@ def test_messages_waiting_for_review_are_bounded_per_member() -> None:
     room.ok("ann", held_post("again", "hy"))
 
 
+def test_a_muted_member_cannot_react_but_may_still_raise_a_hand() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("host", p.Mute(t="mute", m=MemberId("ann"), on=True))
+    assert room.refused("ann", p.React(t="react", to=Seq(1), r="heart")) == "muted"
+    room.ok("ann", p.Hand(t="hand", up=True))  # asking to speak is how to be heard again
+
+
+def test_sent_to_the_lobby_the_raised_hand_goes_down_for_everyone() -> None:
+    room = live_room()
+    room.join("ann")
+    room.ok("ann", p.Hand(t="hand", up=True))
+    hand, *_ = room.ok("host", p.ToLobby(t="to_lobby", m=MemberId("ann")))
+    assert isinstance(hand, ev.HandChanged) and not hand.up and hand.aud.room
+    assert room.state.hands == ()
+
+
+def test_the_next_share_goes_to_someone_connected() -> None:
+    room = live_room()
+    room.join("ann")
+    room.join("bob")
+    room.ok("ann", p.Hand(t="hand", up=True))
+    room.ok("bob", p.Hand(t="hand", up=True))
+    room.ok("ann", sys.Disconnect(member=MemberId("ann"), conn="c-ann"))
+    (floor,) = room.ok("host", p.Floor(t="floor", m=None))
+    assert isinstance(floor, ev.FloorChanged) and floor.m == "bob"
+    assert room.state.hands == ("ann",)  # still up for when Ann is back
+
+
 def test_a_muted_co_facilitator_cannot_post() -> None:
     room = live_room()
     room.join("co", "cofac")
