@@ -20,6 +20,7 @@ const PONG_MS = 5000; // ...and give up on it if nothing comes back in this long
 const ACK_MS = 6000; // a message not seen back in this long makes us check the link
 // Resending a queue after a reconnect: a few at a time, within the server's burst (5 messages
 // in 5 s). All at once, a long queue would be refused as a flood and the link closed (1008).
+const STABLE_MS = 30000; // live this long, a link's next drop is retried at once again
 const FLUSH_BURST = 4;
 const FLUSH_GAP_MS = 5000;
 
@@ -75,6 +76,7 @@ export class Link {
     this.outbox = new Map();
     this.timer = 0;
     this.flushTimer = 0;
+    this.liveSince = 0;
     this.pauseUntil = 0; // no message goes out before this (the server said `retry`)
     this.key = 'haven.r.' + opts.meetingId;
     const saved = sessionStorage.getItem(this.key);
@@ -214,7 +216,7 @@ export class Link {
     this.snapSeq = w.seq;
     if (!w.replay) this.lastSeq = w.seq; // else the replay follows from our own lastSeq
     this.welcomed = true;
-    this.attempt = 0;
+    this.liveSince = Date.now(); // the backoff starts over once the link has held a while
     this.#setState('live');
     this.o.onWelcome(w, { resumed, gap });
     // Resend what is still waiting. The replay that follows may show some went out already:
@@ -318,6 +320,10 @@ export class Link {
     if (this.leaving) return this.#end('left', 1000);
     for (const item of this.outbox.values()) item.sent = false;
     this.pingAt = 0;
+    // A link that keeps dropping right after each welcome backs off like one that fails to
+    // connect (each round costs a snapshot over a slow link); one that held starts over.
+    if (this.liveSince && Date.now() - this.liveSince >= STABLE_MS) this.attempt = 0;
+    this.liveSince = 0;
     const delay = Math.random() * Math.min(CAP_MS, BASE_MS * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 10);
     this.#setState(navigator.onLine ? 'retrying' : 'offline', { at: Date.now() + delay });

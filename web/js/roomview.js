@@ -20,7 +20,7 @@ const ENDINGS = {
   banned: 'You cannot rejoin this meeting.',
   denied: 'A facilitator did not let you in this time.',
   replaced: 'This meeting is now open in another tab or on another device.',
-  rejoin: 'You were away for too long and left the meeting.',
+  rejoin: 'You are no longer in this meeting (you were away for a while, or the server restarted). You can join it again.',
   full: 'This meeting is full right now.',
   locked: 'This meeting is not taking new members right now.',
   name_taken: 'Someone in this meeting already uses that name. Choose another.',
@@ -40,7 +40,7 @@ export class RoomView {
     this.hooks = [];
     this.raw = [];
     this.early = []; // alerts and reports that came before the facilitator tools loaded
-    this.pendingWarn = null;
+    this.warnings = []; // privacy warnings waiting for an answer, oldest first
     this.conn = $('#conn');
     this.#build();
     this.link = new Link({
@@ -202,6 +202,7 @@ export class RoomView {
     this.el.main.hidden = this.el.lobby.hidden = true;
     // What was said and who was there leaves the page with the meeting (a shared phone).
     for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn]) fill(list);
+    this.warnings = [];
     this.#connBanner('');
     const again = ['rejoin', 'full', 'locked', 'name_taken'].includes(reason);
     const text = detail || ENDINGS[reason] || 'The connection was closed.';
@@ -219,12 +220,24 @@ export class RoomView {
     const x = (text ?? this.el.text.value).trim();
     if (!x) return;
     if (text === null) this.el.text.value = '';
-    this.el.warn.hidden = true;
     this.link.say(x, ok);
   }
 
+  /** Privacy warnings, one message at a time: two queued messages warned at once both wait. */
   #piiWarning(item, spans) {
+    this.warnings.push({ item, spans });
+    if (this.warnings.length === 1) this.#showWarning();
+  }
+
+  #warningDone() {
+    this.warnings.shift();
+    this.#showWarning();
+  }
+
+  #showWarning() {
     const w = this.el.warn;
+    if (!this.warnings.length) { w.hidden = true; return; }
+    const { item, spans } = this.warnings[0];
     const parts = [];
     let at = 0;
     for (const [s, e] of spans.slice().sort((a, b) => a[0] - b[0])) {
@@ -239,11 +252,11 @@ export class RoomView {
       h('blockquote', { class: 'x' }, parts),
       h('p', { class: 'row' },
         h('button', { type: 'button', class: 'primary', text: 'Edit', onclick: () => {
-          w.hidden = true;
+          this.#warningDone();
           this.el.text.value = item.x;
           this.el.text.focus();
         } }),
-        h('button', { type: 'button', text: 'Send anyway', onclick: () => { w.hidden = true; this.#say(true, item.x); } })));
+        h('button', { type: 'button', text: 'Send anyway', onclick: () => { this.#warningDone(); this.#say(true, item.x); } })));
     w.hidden = false;
   }
 
