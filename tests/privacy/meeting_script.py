@@ -76,7 +76,7 @@ def make_secrets() -> dict[str, str]:
         "message:crisis": f"{t()} I want to die tonight",
         "message:approved": f"{t()} first time here, thank you for having me",
         "message:share": f"{t()} ninety days sober today",
-        "message:held-pending": f"{t()} hello everyone",
+        "message:held-pending": f"{t()} you're a worthless junkie",
         "cid": t(),
         "lobby": f"{t()} the doors open at seven",
         "report:reason": f"{t()} was rude to me",
@@ -395,10 +395,11 @@ async def _script(server: LiveServer, s: dict[str, str], log: io.StringIO) -> Ev
         await host.send({"t": "floor_end"})
         await cat.event("floor", m=None)
 
-        # Held and never reviewed: still pending when the meeting ends.
-        await dan.say(s["message:held-pending"])
-        await host.event("held", m=dan.me)
-        await dan.event("notice", code="held")
+        # Held and never reviewed: still pending when the meeting ends (its author stays: a
+        # member's held messages leave with them).
+        await bob.say(s["message:held-pending"])
+        await host.event("held", m=bob.me)
+        await bob.event("notice", code="held")
 
         await host.send({"t": "lobby_say", "x": s["lobby"]})
         await host.event("lobby_msg")
