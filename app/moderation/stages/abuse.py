@@ -94,7 +94,7 @@ _SUBJECT = (
 )
 # Words allowed between the subject and the insult. Deliberately no "not"/"feel"/"like".
 _FILLER = (
-    r"are|r|re|is|such|just|nothing|but|a|an|the|one|only|so|really|total|complete|absolute|"
+    r"are|r|re|is|all|such|just|nothing|but|a|an|the|one|only|so|really|total|complete|absolute|"
     r"real|fucking|fuckin|fking|fkn|effing|freaking|big|little|damn|bloody|sad|utter|"
     r"dirty|lying|fat|ugly|stupid|dumb|worthless|pathetic|useless|disgusting|no good|"
     r"good for nothing|typical|sorry|f\*+ing|f\*+|fat ugly"

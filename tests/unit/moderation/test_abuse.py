@@ -19,6 +19,8 @@ def reasons(text: str) -> list[str]:
         ("cry more, junkie", "abuse.insult"),
         ("what a pathetic loser, crying about beer", "abuse.insult"),
         ("you people are disgusting", "abuse.insult"),
+        ("you're all worthless junkies", "abuse.insult"),
+        ("you are all losers", "abuse.insult"),
         ("kys", "abuse.self_harm_incitement"),
         ("k y s", "abuse.self_harm_incitement"),
         ("go kill yourself", "abuse.self_harm_incitement"),
@@ -63,6 +65,9 @@ def test_abuse(text: str, reason: str) -> None:
         "what a loser I was back then",
         "shut up brain, you're not helping",
         "if you're a junkie like me, you know the feeling",
+        "thank you all, I love you all",
+        "you're all welcome here, whatever you used",
+        "love you all, fellow alcoholics",
     ],
 )
 def test_not_abuse(text: str) -> None:
