@@ -364,7 +364,7 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
                 return NOT_ALLOWED
             if target.lobby:
                 return ()
-            events: list[ev.RoomEvent] = []
+            events = []
             if member in state.hands:  # the queue others see loses them too
                 events.append(ev.HandChanged(m=member, up=False, aud=_presence(state, member)))
             events.append(ev.SentToLobby(m=member, aud=_presence(state, member)))
