@@ -172,14 +172,16 @@ async def totp_disable(
     # the account's password here, at argon2's cost to us, without limit.
     address = request.client.host if request.client else None
     username = facilitator.username  # read now: a failed attempt rolls back and expires it
-    wait = throttle.retry_after(username, address)
-    if wait is not None:
-        raise http_error(Throttled(wait), headers={"Retry-After": str(wait)})
     try:
-        await _run(db, service.disable_totp(db, facilitator, body.password))
-    except HTTPException:
-        throttle.fail(username, address)
-        raise
+        with throttle.attempt(username, address):
+            try:
+                await _run(db, service.disable_totp(db, facilitator, body.password))
+            except HTTPException:
+                throttle.fail(username, address)
+                raise
+    except Throttled as exc:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        raise http_error(exc, headers=headers) from None
     return service.public(facilitator)
 
 

@@ -23,7 +23,6 @@ from app.auth import sessions, totp
 from app.auth.exceptions import (
     InvalidCredentials,
     InviteInvalid,
-    Throttled,
     TotpRequired,
     TotpStateError,
     UsernameTaken,
@@ -118,8 +117,19 @@ async def authenticate(
     account, and a wrong TOTP code all count as failures and all give the same error; a right
     password without the code the account needs gives TotpRequired and does not count.
     """
-    if (wait := throttle.retry_after(username, address)) is not None:
-        raise Throttled(wait)
+    with throttle.attempt(username, address):
+        return await _authenticate(db, throttle, username, password, code, address, now)
+
+
+async def _authenticate(
+    db: AsyncSession,
+    throttle: LoginThrottle,
+    username: str,
+    password: str,
+    code: str | None,
+    address: str | None,
+    now: datetime,
+) -> Facilitator:
     facilitator = await find_by_username(db, username)
     stored = facilitator.password_hash if facilitator is not None else None
     verification = await run_in_threadpool(verify_password, stored, password)

@@ -1,10 +1,13 @@
 """Failed-login throttling, per account and per client address, in process memory.
 
-Theory of operation: before a password is even checked, ``LoginThrottle.retry_after`` asks
-whether the account or the address has used up its failures in the moving window; if so the
-login is refused with 429 and ``Retry-After``, and argon2 never runs (a throttled attacker costs
-us nothing). Each failed attempt then ``fail``s both keys. A success ``clear``s the account key
-only: an address that failed against many accounts stays throttled.
+Theory of operation: before a password is even checked, ``LoginThrottle.attempt`` asks
+whether the account or the address has used up its failures in the moving window, counting
+the checks still running as failures to come; if so the login is refused with 429 and
+``Retry-After``, and argon2 never runs (a throttled attacker costs us nothing). The question
+and the place it holds are one synchronous step, so a burst of parallel attempts cannot all
+pass the check before the first failure is counted. Each failed attempt then ``fail``s both
+keys. A success ``clear``s the account key only: an address that failed against many accounts
+stays throttled.
 
 Privacy: the client address (an IPv6 one by its /64, see ``app.addresses``) is used only as a
 limiter key, and only after a keyed hash with a
@@ -18,12 +21,16 @@ import hashlib
 import math
 import secrets
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from app.addresses import address_bucket
+from app.auth.exceptions import Throttled
 
 DEFAULT_PER_ACCOUNT = "5/15 minutes"
 DEFAULT_PER_ADDRESS = "20/15 minutes"
@@ -39,6 +46,8 @@ class LoginThrottle:
         self._per_address: RateLimitItem = parse(per_address)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._key = secrets.token_bytes(16)
+        self._in_flight: Counter[str] = Counter()
+        """Password checks running now, per key (removed at zero)."""
 
     def _address_key(self, address: str | None) -> str:
         raw = address_bucket(address).encode()
@@ -48,19 +57,41 @@ class LoginThrottle:
     def _account_key(username: str) -> str:
         return username.strip().lower()
 
-    def retry_after(self, username: str, address: str | None) -> int | None:
-        """Seconds until a login for ``username`` from ``address`` may be tried, or None."""
-        waits: list[float] = []
-        for item, key in (
+    def _keys(self, username: str, address: str | None) -> tuple[tuple[RateLimitItem, str], ...]:
+        return (
             (self._per_account, self._account_key(username)),
             (self._per_address, self._address_key(address)),
-        ):
-            if not self._limiter.test(item, "login", key):
-                reset_at = self._limiter.get_window_stats(item, "login", key).reset_time
-                waits.append(reset_at - time.time())
+        )
+
+    def retry_after(self, username: str, address: str | None) -> int | None:
+        """Seconds until a login for ``username`` from ``address`` may be tried, or None. The
+        checks still running count as failures to come."""
+        waits: list[float] = []
+        for item, key in self._keys(username, address):
+            stats = self._limiter.get_window_stats(item, "login", key)
+            if stats.remaining - self._in_flight[key] <= 0:
+                waits.append(stats.reset_time - time.time())
         if not waits:
             return None
         return max(1, math.ceil(max(waits)))
+
+    @contextmanager
+    def attempt(self, username: str, address: str | None) -> Iterator[None]:
+        """Check, and hold a place for, one password check (raises ``Throttled``). Call
+        ``fail`` inside it when the check fails, ``clear`` when it succeeds."""
+        wait = self.retry_after(username, address)
+        if wait is not None:
+            raise Throttled(wait)
+        keys = [key for _, key in self._keys(username, address)]
+        for key in keys:
+            self._in_flight[key] += 1
+        try:
+            yield
+        finally:
+            for key in keys:
+                self._in_flight[key] -= 1
+                if self._in_flight[key] <= 0:
+                    del self._in_flight[key]
 
     def fail(self, username: str, address: str | None) -> None:
         """Record one failed attempt against both the account and the address."""

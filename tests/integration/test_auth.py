@@ -1,5 +1,6 @@
 """Facilitator accounts on a real server: login, throttling, sessions, TOTP, invites, privacy."""
 
+import asyncio
 import io
 import json
 import logging
@@ -149,6 +150,19 @@ async def test_failed_logins_are_throttled_per_account(
     assert 0 < retry_after <= 15 * 60
     # The limit is the account's: another account from the same address still logs in.
     assert (await _login(client, "ben", PASSWORD)).status_code == 200
+
+
+async def test_a_burst_of_parallel_logins_is_throttled_like_a_sequence(
+    haven: Haven, client: httpx.AsyncClient
+) -> None:
+    # All sent at once: each password check holds its place before argon2 runs, so no more
+    # than the limit are checked, and the right password in the burst is refused too.
+    await haven.add_facilitator("ana")
+    burst = [WRONG] * (3 * ACCOUNT_LIMIT) + [PASSWORD]
+    responses = await asyncio.gather(*(_login(client, "ana", p) for p in burst))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(401) + statuses.count(200) <= ACCOUNT_LIMIT, statuses
+    assert statuses.count(429) >= len(burst) - ACCOUNT_LIMIT
 
 
 async def test_failed_logins_are_throttled_per_address(
