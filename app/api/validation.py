@@ -44,16 +44,18 @@ logger = logging.getLogger(__name__)
 
 INVALID_TEXT = "invalid_text"
 INVALID_TEXT_MESSAGE = (
-    "The request contains text that is not valid Unicode (a lone UTF-16 surrogate such as "
-    "\\ud800); send text as UTF-8."
+    "The request contains text that cannot be stored (a NUL character, or a lone UTF-16 "
+    "surrogate such as \\ud800); send text as UTF-8."
 )
 # The only code points UTF-8 cannot encode.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# NUL is refused with them: no Haven field has a use for it, and PostgreSQL refuses it in text
+# (a 500 from the database, where SQLite takes it).
 
 
 def _encodable(text: str) -> bool:
-    # isascii() is the fast path: ticket and login bodies are mostly ASCII.
-    return text.isascii() or _SURROGATE.search(text) is None
+    # One C scan; ticket and login bodies are short.
+    return "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None)
 
 
 def has_unencodable_text(value: object) -> bool:

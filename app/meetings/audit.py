@@ -67,16 +67,19 @@ async def record(
 async def entries(
     session: AsyncSession, meeting_id: str, occurrence_id: int | None = None, limit: int = 1000
 ) -> list[AuditEntryOut]:
-    """The audit of a meeting (optionally one occurrence), oldest first."""
+    """The audit of a meeting (optionally one occurrence), oldest first: its newest ``limit``
+    entries, so that the latest actions are never the ones left out."""
     query = (
         select(AuditEntry, Facilitator.display_name)
         .outerjoin(Facilitator, Facilitator.id == AuditEntry.facilitator_id)
         .where(AuditEntry.meeting_id == meeting_id)
-        .order_by(AuditEntry.at, AuditEntry.id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )
     if occurrence_id is not None:
         query = query.where(AuditEntry.occurrence_id == occurrence_id)
+    rows = list((await session.execute(query)).all())
+    rows.reverse()
     return [
         AuditEntryOut(
             at=row.at,
@@ -86,5 +89,5 @@ async def entries(
             target_member=row.target_member,
             facilitator=name,
         )
-        for row, name in (await session.execute(query)).all()
+        for row, name in rows
     ]

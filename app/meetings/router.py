@@ -190,7 +190,7 @@ async def meeting_audit(
     meeting_id: str,
     facilitator: CurrentFacilitator,
     db: SessionDep,
-    occurrence: Annotated[int | None, Query(ge=1)] = None,
+    occurrence: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> list[AuditEntry]:
     meeting = await _meeting(db, meeting_id)
     team = await service.team_of(db, meeting)

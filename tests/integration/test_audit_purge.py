@@ -65,6 +65,8 @@ async def test_audit_is_for_the_meetings_facilitators_only(haven: Haven) -> None
         assert (await by_other.get(path)).status_code == 403
         assert (await anonymous.get(path)).status_code == 401
         assert (await by_owner.get("/api/meetings/AAAAAAAAAAAA/audit")).status_code == 404
+        huge = await by_owner.get(path, params={"occurrence": 2**63})
+        assert huge.status_code == 422
 
     assert [(e["action"], e["actor_member"], e["target_member"]) for e in entries] == [
         ("start", "m1", None),
@@ -80,6 +82,20 @@ async def test_audit_is_for_the_meetings_facilitators_only(haven: Haven) -> None
         row = await db.get(Occurrence, occurrence)
     assert row is not None
     assert (row.ended_at, row.peak_members) == (at + timedelta(hours=1), 4)
+
+
+async def test_a_long_audit_shows_its_newest_entries(haven: Haven) -> None:
+    owner = await haven.add_facilitator("owner")
+    meeting_id = await haven.add_meeting(owner)
+    at = haven.clock.now
+    async with haven.server.app.state.sessionmaker() as db:
+        occurrence = await start_occurrence(db, meeting_id, at)
+        for i in range(5):
+            stamp = at + timedelta(seconds=i)
+            await audit.record(db, meeting_id, occurrence, owner, f"m{i}", "mute", None, stamp)
+        await db.commit()
+        shown = await audit.entries(db, meeting_id, limit=3)
+    assert [e.actor_member for e in shown] == ["m2", "m3", "m4"]  # the newest, oldest first
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ CANARY = "canary-of-the-validation-test"
         {"key": LONE},
         {LONE: "value"},
         [1, "ok", {"deep": [("x", {LONE})]}],
+        "ana\x00",  # NUL: PostgreSQL refuses it in text
+        {"title": "a\x00b"},
     ],
 )
 def test_unencodable_text_is_found_anywhere(value: object) -> None:
