@@ -233,6 +233,10 @@ class Session:
             await self.ws.close(TOO_MANY, "too many reconnects; wait a minute")
             return False
         room = rooms.hub.get(claim.meeting)
+        if room is None and resume.epoch and await rooms.log.epoch(claim.meeting) == resume.epoch:
+            # With several workers, the member may come back to one that does not follow
+            # this meeting yet: the same log (its epoch) is still there, so follow it here.
+            room = await rooms.room(claim.meeting)
         if room is None:
             await self.ws.close(RESUME_REFUSED, "meeting not running")
             return False

@@ -245,6 +245,10 @@ class RoomChannel:
     async def _decide_and_append(
         self, actor: MemberId | None, cmd: AnyCommand | SystemCommand
     ) -> Rejection | list[Envelope]:
+        if self.ended or self.stopped:
+            # Nothing more goes into this room's log: an append would create it afresh (with
+            # what it carries) after the meeting dropped it.
+            return Rejection("ended", "The meeting has ended.")
         now = self.clock()
         decision = decide(self.state, actor, cmd, now)
         if isinstance(decision, Rejection):
@@ -319,6 +323,7 @@ class RoomChannel:
                     async for batch in self.log.subscribe(self.meeting_id, self.state.seq):
                         if self.stopped:
                             return
+                        resyncs = 0  # following again: a later fall behind starts afresh
                         self.deliver(batch)
                         if self.ended:
                             break

@@ -88,11 +88,20 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             # Decided for the lobby on a worker that had not applied the start yet: a live
             # meeting without a lobby takes its members straight in.
             lobby = event.lob and (state.phase != "live" or state.config.lobby)
+            # Decided on a replica that had not applied a role change of the same account, or
+            # a hand-over (another worker): the account's role here now, and never two hosts.
+            role = event.r
+            if role != "member" and event.account is not None:
+                role = state.account_roles.get(event.account, role)
+            if role == "host" and any(
+                m.role == "host" and m.account != event.account for m in state.members.values()
+            ):
+                role = "cofac"
             new = Member(
                 id=event.m,
                 name=event.n,
                 key=key,
-                role=event.r,
+                role=role,
                 lobby=lobby,
                 conn=event.conn,
                 joined_at=event.joined_at,
@@ -101,8 +110,8 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 account=event.account,
             )
             state = _put(state, new)
-            if event.account is not None and event.r != "member":
-                roles = {**state.account_roles, event.account: event.r}
+            if event.account is not None and role != "member":
+                roles = {**state.account_roles, event.account: role}
                 state = replace(state, account_roles=roles)
             return replace(state, peak=max(state.peak, state.count()))
         case ev.Admitted(m=m):

@@ -59,6 +59,33 @@ async def test_two_workers_serve_one_meeting_and_members_resume_on_the_other(
         assert await resumed.closed() == 4004
 
 
+async def test_a_member_resumes_on_a_worker_that_did_not_follow_the_meeting_yet(
+    tmp_path: Path, redis_url: str
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", room_log_url=redis_url)
+    async with (
+        serve(settings) as one,
+        serve(settings, migrate=False) as two,
+        httpx.AsyncClient(base_url=one.url) as http_one,
+        httpx.AsyncClient(base_url=two.url) as http_two,
+    ):
+        meeting_one = await create_meeting(one, http_one)
+        meeting_two = Meeting(two, meeting_one.id, meeting_one.token, http_two)
+        meeting_two.validator = meeting_one.validator
+        host = await meeting_one.host()
+        await host.send({"t": "start"})
+        await host.event("phase", p="live")
+        ann = await meeting_one.join("Ann")  # worker two has nobody of this meeting
+        ann.ws.transport.abort()
+        await host.event("away", m=ann.me)
+        await host.say("while you were away", cid="h1")
+        resumed = await meeting_two.resume(ann)
+        assert resumed.welcome["replay"] is True and resumed.me == ann.me
+        assert (await resumed.event("msg"))["cid"] == "h1"
+        await resumed.say("back, on the other worker", cid="a1")
+        await host.event("msg", cid="a1")
+
+
 async def test_a_flushed_redis_closes_members_resumably_and_the_meeting_can_restart(
     tmp_path: Path, redis_url: str
 ) -> None:

@@ -211,3 +211,21 @@ async def test_a_room_whose_follower_fails_is_let_go_and_its_members_told_to_res
         assert conn.closes == [(hub_module.TOO_SLOW, "room restarted: resume")]
     finally:
         await hub.close()
+
+
+async def test_an_ended_room_appends_nothing_more_to_its_log() -> None:
+    log = MemoryRoomLog(LogLimits())
+    hub = Hub(log=log)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        assert isinstance(await room.submit(None, join("host", "host")), list)
+        await log.append(ROOM, (END,), hub.clock())
+        async with asyncio.timeout(2):
+            while not room.ended:
+                await asyncio.sleep(0.01)
+        refused = await room.submit(None, join("late"))
+        assert not isinstance(refused, list) and refused.code == "ended"
+        assert await log.epoch(ROOM) is None  # dropped, and not created again
+    finally:
+        await hub.close()

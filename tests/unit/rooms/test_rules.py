@@ -193,6 +193,33 @@ def test_the_owner_back_after_a_hand_over_is_not_a_second_host() -> None:
     assert roles == {"ann": "host", "owner2": "cofac"}
 
 
+def test_a_host_join_decided_before_a_hand_over_is_applied_as_a_co_facilitator() -> None:
+    # Two workers: the owner's new phone is decided on a replica from before the hand-over.
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
+    room.join("owner", "host", account="acc-owner")
+    room.ok("owner", p.Start(t="start"))
+    room.join("ann", "cofac", account="acc-ann")
+    before = room.state
+    (late,) = room.ok(
+        None,
+        sys.Join(
+            member=MemberId("phone"),
+            name="Owner",
+            key="owner",
+            role="host",
+            conn="c-phone",
+            account="acc-owner",
+        ),
+    )
+    room.state = before
+    room.ok("owner", p.HandOver(t="host", m=MemberId("ann")))
+    room.state = apply(
+        room.state, ev.Envelope(seq=Seq(room.state.seq + 1), at=room.now, event=late)
+    )
+    assert room.state.members[MemberId("phone")].role == "cofac"
+    assert [m.id for m in room.state.members.values() if m.role == "host"] == ["ann"]
+
+
 def test_hidden_member_list_sends_presence_to_facilitators_and_a_count_to_all() -> None:
     room = live_room(members_visible=False)
     joined, count = room.join("ann")  # type: ignore[misc]
