@@ -599,6 +599,9 @@ class Hub:
     log: RoomLog
     counters: Counters = field(default_factory=Counters)
     on_room_ended: Callable[[MeetingId, RoomState], Awaitable[None]] | None = None
+    on_room_lost: Callable[[MeetingId], Awaitable[None]] | None = None
+    """Called when a room's log went away under it (flushed, or dropped at an end this worker
+    did not see): what the process keeps for the room beside the replica goes too."""
     clock: Callable[[], int] = now_ms
     """The rooms' clock (ms); replaceable at run time, e.g. by a test that skips ahead."""
     rooms: dict[MeetingId, RoomChannel] = field(default_factory=dict)
@@ -677,6 +680,11 @@ class Hub:
         logger.warning("room log lost; closing its local connections")
         for conn in list(channel.conns.values()):
             conn.close(TOO_SLOW, "room restarted: resume")
+        if self.on_room_lost is not None and self.rooms.get(channel.meeting_id) is None:
+            try:
+                await self.on_room_lost(channel.meeting_id)
+            except Exception as exc:  # noqa: BLE001 - the replica goes whatever happens
+                logger.warning("cleanup of a lost room failed: %s", type(exc).__name__)
         for task in channel._tasks:
             if task is not asyncio.current_task():
                 task.cancel()

@@ -165,7 +165,12 @@ class Rooms:
         self.log = log
         self.signer = signer
         self.limits = limits
-        self.hub = Hub(log=log, counters=counters or Counters(), on_room_ended=self._room_ended)
+        self.hub = Hub(
+            log=log,
+            counters=counters or Counters(),
+            on_room_ended=self._room_ended,
+            on_room_lost=self._room_lost,
+        )
         self.pipeline = pipeline
         self.default_policy = default_policy
         self.on_verdict = on_verdict
@@ -394,9 +399,19 @@ class Rooms:
         return False
 
     async def _room_ended(self, meeting_id: MeetingId, state: RoomState) -> None:
-        self._skeletons.pop(meeting_id, None)
-        if self.semantic is not None:
-            # Messages of the meeting still waiting for the semantic screen: not any more.
-            self.semantic.forget(lambda delivered: delivered.room.meeting_id == meeting_id)
+        self._forget_room(meeting_id)
         for hook in self.ended_hooks:
             await hook(meeting_id, state)
+
+    async def _room_lost(self, meeting_id: MeetingId) -> None:
+        """The room's log went away under this worker: flushed, or dropped at an end whose
+        event this worker's follower did not read in time. The worker that decided the end
+        ran the ended hooks (the occurrence, the audit); here, what this process kept."""
+        self._forget_room(meeting_id)
+
+    def _forget_room(self, meeting_id: MeetingId) -> None:
+        """Drop what this process keeps for a room beside its replica: the look-alike forms of
+        its members' names, and its messages still waiting for the semantic screen."""
+        self._skeletons.pop(meeting_id, None)
+        if self.semantic is not None:
+            self.semantic.forget(lambda delivered: delivered.room.meeting_id == meeting_id)

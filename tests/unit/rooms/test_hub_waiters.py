@@ -229,3 +229,24 @@ async def test_an_ended_room_appends_nothing_more_to_its_log() -> None:
         assert await log.epoch(ROOM) is None  # dropped, and not created again
     finally:
         await hub.close()
+
+
+async def test_a_lost_room_tells_the_process_to_forget_what_it_kept_for_it() -> None:
+    log = MemoryRoomLog(LogLimits())
+    forgotten: list[MeetingId] = []
+
+    async def lost(meeting_id: MeetingId) -> None:
+        forgotten.append(meeting_id)
+
+    hub = Hub(log=log, on_room_lost=lost)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        await asyncio.sleep(0.05)  # its follower reads the log
+        await log.drop(ROOM)  # flushed, or an end this worker did not read in time
+        async with asyncio.timeout(2):
+            while not forgotten:
+                await asyncio.sleep(0.01)
+        assert forgotten == [ROOM] and room.stopped
+    finally:
+        await hub.close()
