@@ -78,6 +78,24 @@ async def test_a_surrogate_in_a_login_is_422_before_the_throttle_or_argon2(
     await scene.meeting_goes_on()
 
 
+async def test_a_nul_in_a_login_or_a_meeting_is_422_in_the_documented_list_shape(
+    scene: Scene,
+) -> None:
+    # PostgreSQL refuses NUL in text (a 500 there); a NUL can be rendered, so the answer is
+    # FastAPI's list, the 422 the OpenAPI document describes, with the type invalid_text.
+    attacker = scene.from_new_address()
+    refused = await attacker.http.post(
+        "/api/auth/login", json={"username": "rival\x00", "password": PASSWORD}
+    )
+    assert refused.status_code == 422
+    assert [e["type"] for e in refused.json()["detail"]] == ["invalid_text"]
+    right = await attacker.http.post(
+        "/api/auth/login", json={"username": "rival", "password": PASSWORD}
+    )
+    assert right.status_code == 200, right.text
+    await scene.meeting_goes_on()
+
+
 async def test_a_surrogate_in_a_ticket_passcode_is_422_before_any_limit_is_spent(
     scene: Scene, caplog: pytest.LogCaptureFixture
 ) -> None:
