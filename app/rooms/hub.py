@@ -372,6 +372,8 @@ class RoomChannel:
         saved = await self.log.load_snapshot(self.meeting_id)
         if saved is None or saved[0] <= self.state.seq:
             return False
+        if saved[0] > await self.log.last_seq(self.meeting_id):
+            return False  # of an earlier log of this room (before a flush): not this one's state
         self.state = load_state(saved[1])
         self._snap_seq = self._saved_seq = self.state.seq
         return True
@@ -416,6 +418,10 @@ class RoomChannel:
     async def _save_snapshot(self, state: RoomState) -> None:
         if self.ended:
             return  # the room is being dropped; a snapshot must not outlive it
+        # Only into the log this replica follows: after a flush, the room's new log (another
+        # epoch) must not take the old meeting's state, names and held messages.
+        if await self.log.epoch(self.meeting_id) != self.epoch:
+            return
         await self.log.save_snapshot(self.meeting_id, state.seq, dump_state(state))
         self._saved_seq = max(self._saved_seq, state.seq)
 

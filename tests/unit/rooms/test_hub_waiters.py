@@ -250,3 +250,23 @@ async def test_a_lost_room_tells_the_process_to_forget_what_it_kept_for_it() -> 
         assert forgotten == [ROOM] and room.stopped
     finally:
         await hub.close()
+
+
+async def test_a_replica_of_a_flushed_log_saves_no_snapshot_into_the_new_one() -> None:
+    log = MemoryRoomLog(LogLimits())
+    hub = Hub(log=log)
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        assert isinstance(await room.submit(None, join("host", "host")), list)
+        await asyncio.sleep(0.05)
+        old = room.state
+        await log.drop(ROOM)  # Redis flushed under the meeting
+        async with asyncio.timeout(2):
+            while not room.stopped:
+                await asyncio.sleep(0.01)
+        await log.open(ROOM)  # the room's new log, opened by someone coming back
+        await room._save_snapshot(old)  # a save in flight, or the one ``stop`` makes
+        assert await log.load_snapshot(ROOM) is None
+    finally:
+        await hub.close()
