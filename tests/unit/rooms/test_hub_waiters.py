@@ -9,7 +9,7 @@ the end is applied, not left holding its connection (and its address's connectio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -179,6 +179,13 @@ async def test_a_room_whose_log_cannot_be_followed_does_not_hang_its_openers(
         await hub.close()
 
 
+async def eventually(condition: Callable[[], bool]) -> None:
+    """Wait (2 s at most) until ``condition`` holds: state the room's own tasks change."""
+    async with asyncio.timeout(2):
+        while not condition():  # noqa: ASYNC110  # no event to wait on: the hub's tasks
+            await asyncio.sleep(0.01)
+
+
 class FailingLog(MemoryRoomLog):
     """A log whose subscription fails once armed, as a backend that stays unreachable does."""
 
@@ -221,9 +228,7 @@ async def test_an_ended_room_appends_nothing_more_to_its_log() -> None:
         assert room is not None
         assert isinstance(await room.submit(None, join("host", "host")), list)
         await log.append(ROOM, (END,), hub.clock())
-        async with asyncio.timeout(2):
-            while not room.ended:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: bool(room.ended))
         refused = await room.submit(None, join("late"))
         assert not isinstance(refused, list) and refused.code == "ended"
         assert await log.epoch(ROOM) is None  # dropped, and not created again
@@ -244,9 +249,7 @@ async def test_a_lost_room_tells_the_process_to_forget_what_it_kept_for_it() -> 
         assert room is not None
         await asyncio.sleep(0.05)  # its follower reads the log
         await log.drop(ROOM)  # flushed, or an end this worker did not read in time
-        async with asyncio.timeout(2):
-            while not forgotten:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: bool(forgotten))
         assert forgotten == [ROOM] and room.stopped
     finally:
         await hub.close()
@@ -262,9 +265,7 @@ async def test_a_replica_of_a_flushed_log_saves_no_snapshot_into_the_new_one() -
         await asyncio.sleep(0.05)
         old = room.state
         await log.drop(ROOM)  # Redis flushed under the meeting
-        async with asyncio.timeout(2):
-            while not room.stopped:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: bool(room.stopped))
         await log.open(ROOM)  # the room's new log, opened by someone coming back
         await room._save_snapshot(old)  # a save in flight, or the one ``stop`` makes
         assert await log.load_snapshot(ROOM) is None
