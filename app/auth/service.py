@@ -118,34 +118,22 @@ async def authenticate(
     password without the code the account needs gives TotpRequired and does not count.
     """
     with throttle.attempt(username, address):
-        return await _authenticate(db, throttle, username, password, code, address, now)
-
-
-async def _authenticate(
-    db: AsyncSession,
-    throttle: LoginThrottle,
-    username: str,
-    password: str,
-    code: str | None,
-    address: str | None,
-    now: datetime,
-) -> Facilitator:
-    facilitator = await find_by_username(db, username)
-    stored = facilitator.password_hash if facilitator is not None else None
-    verification = await run_in_threadpool(verify_password, stored, password)
-    if facilitator is None or not verification.ok or facilitator.disabled:
-        throttle.fail(username, address)
-        raise InvalidCredentials()
-    if facilitator.totp_secret is not None:
-        if not code:
-            raise TotpRequired()
-        if not await _accept_totp(db, facilitator, facilitator.totp_secret, code, now):
+        facilitator = await find_by_username(db, username)
+        stored = facilitator.password_hash if facilitator is not None else None
+        verification = await run_in_threadpool(verify_password, stored, password)
+        if facilitator is None or not verification.ok or facilitator.disabled:
             throttle.fail(username, address)
             raise InvalidCredentials()
-    if verification.rehash is not None:
-        facilitator.password_hash = verification.rehash
-    throttle.clear(username)
-    return facilitator
+        if facilitator.totp_secret is not None:
+            if not code:
+                raise TotpRequired()
+            if not await _accept_totp(db, facilitator, facilitator.totp_secret, code, now):
+                throttle.fail(username, address)
+                raise InvalidCredentials()
+        if verification.rehash is not None:
+            facilitator.password_hash = verification.rehash
+        throttle.clear(username)
+        return facilitator
 
 
 async def _accept_totp(
