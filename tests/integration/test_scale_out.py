@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -11,9 +13,9 @@ from tests.support.rooms import Meeting, create_meeting
 from tests.support.server import serve
 
 
-async def test_two_workers_serve_one_meeting_and_members_resume_on_the_other(
-    tmp_path: Path, redis_url: str
-) -> None:
+@asynccontextmanager
+async def two_workers(tmp_path: Path, redis_url: str) -> AsyncIterator[tuple[Meeting, Meeting]]:
+    """Two servers on one Redis, and one meeting as seen through each."""
     settings = Settings(data_dir=tmp_path / "data", room_log_url=redis_url)
     async with (
         serve(settings) as one,
@@ -24,7 +26,13 @@ async def test_two_workers_serve_one_meeting_and_members_resume_on_the_other(
         meeting_one = await create_meeting(one, http_one)
         meeting_two = Meeting(two, meeting_one.id, meeting_one.token, http_two)
         meeting_two.validator = meeting_one.validator
+        yield meeting_one, meeting_two
 
+
+async def test_two_workers_serve_one_meeting_and_members_resume_on_the_other(
+    tmp_path: Path, redis_url: str
+) -> None:
+    async with two_workers(tmp_path, redis_url) as (meeting_one, meeting_two):
         host = await meeting_one.host()
         await host.send({"t": "start"})
         await host.event("phase", p="live")
@@ -62,16 +70,7 @@ async def test_two_workers_serve_one_meeting_and_members_resume_on_the_other(
 async def test_a_member_resumes_on_a_worker_that_did_not_follow_the_meeting_yet(
     tmp_path: Path, redis_url: str
 ) -> None:
-    settings = Settings(data_dir=tmp_path / "data", room_log_url=redis_url)
-    async with (
-        serve(settings) as one,
-        serve(settings, migrate=False) as two,
-        httpx.AsyncClient(base_url=one.url) as http_one,
-        httpx.AsyncClient(base_url=two.url) as http_two,
-    ):
-        meeting_one = await create_meeting(one, http_one)
-        meeting_two = Meeting(two, meeting_one.id, meeting_one.token, http_two)
-        meeting_two.validator = meeting_one.validator
+    async with two_workers(tmp_path, redis_url) as (meeting_one, meeting_two):
         host = await meeting_one.host()
         await host.send({"t": "start"})
         await host.event("phase", p="live")
