@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from app.auth.tickets import TicketError, TicketExpired
 from app.rooms import codec
 from app.rooms import protocol as p
-from app.rooms.commands import Concern, Disconnect, Join, Reconnect
+from app.rooms.commands import Disconnect, Join, Reconnect
 from app.rooms.connection import (
     TOO_SLOW,
     Connection,
@@ -401,16 +401,9 @@ class Session:
                 self.error(result.code, result.msg, cid=cmd.cid, why=why)
             else:
                 self.error(result.code, result.msg, cid=cmd.cid, retry=result.retry)
-            if result.code != "duplicate" and post.crisis is not None:
+            if result.code != "duplicate" and care is not None:
                 # Refused (muted, in the lobby, chat closed, slow mode, nobody to review it):
                 # the message stays out of the room; the care and the alert do not.
-                care = Concern(
-                    cid=post.cid,
-                    crisis=post.crisis,
-                    hint=post.hint,
-                    card=post.card,
-                    delivered=False,
-                )
                 await room.submit(member_id, care)
         return True
 

@@ -255,8 +255,9 @@ class Rooms:
     ) -> tuple[Post | dict[str, Any], str | None, Concern | None]:
         """Run the pipeline on a ``say``: a Post to decide, or a direct reply (warn, error);
         with the text's matching form for the sender's recent messages (None: no pipeline);
-        and, with a direct reply to a message in crisis language, the care to submit anyway
-        (a ``Concern`` for a message that never reaches the room)."""
+        and, for a message in crisis language, the care to submit should it not reach the
+        room (a direct reply, or a Post the room refuses): a ``Concern`` with
+        ``delivered=False``."""
         if self.pipeline is None:
             return Post(cid=cmd.cid, text=cmd.x), None, None
         meta = self.meta.get(room.meeting_id, RoomMeta())
@@ -324,7 +325,7 @@ class Rooms:
                 card=self.care_card if crisis else None,
             ),
             verdict.matching,
-            None,
+            care,
         )
 
     def _late_crisis(self, delivered: Delivered, kind: CrisisKind) -> None:
