@@ -6,12 +6,13 @@ where every user of the machine could read them in the process list and shell hi
 """
 
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth import service
 from app.auth.exceptions import AuthError
@@ -87,7 +88,9 @@ def invite(
 
     async def work(engine: AsyncEngine) -> tuple[str | None, service.IssuedInvite | None]:
         async with create_sessionmaker(engine)() as db:
-            query = select(Facilitator).where(Facilitator.is_admin.is_(True))
+            query = select(Facilitator).where(
+                Facilitator.is_admin.is_(True), Facilitator.disabled.is_(False)
+            )
             if by is not None:
                 query = query.where(Facilitator.username == by.strip().lower())
             issuer = (await db.execute(query.order_by(Facilitator.created_at))).scalars().first()
@@ -102,3 +105,66 @@ def invite(
         fail(problem or "no invite created")
     typer.echo(service.invite_url(public_base(settings), issued.token))
     typer.echo(f"valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, for one account")
+
+
+def _change_account(
+    username: str, change: str, apply: Callable[[AsyncSession, Facilitator], Awaitable[None]]
+) -> None:
+    """Run ``apply(db, facilitator)`` on the account ``username``; print ``change`` when done."""
+    from app.cli import fail, settings_or_exit, with_engine  # late: app.cli imports this module
+
+    settings = settings_or_exit()
+
+    async def work(engine: AsyncEngine) -> str | None:
+        async with create_sessionmaker(engine)() as db:
+            facilitator = await service.find_by_username(db, username)
+            if facilitator is None:
+                return f"no account {username.strip().lower()}"
+            try:
+                await apply(db, facilitator)
+            except AuthError as exc:
+                return str(exc)
+            await db.commit()
+            return None
+
+    problem = with_engine(settings, work)
+    if problem is not None:
+        fail(problem, code=2)
+    typer.echo(f"{change}: {username.strip().lower()}")
+
+
+@facilitator_app.command("passwd")
+def passwd(
+    username: Annotated[str, typer.Argument(help="The account's login name.")],
+    reset_totp: Annotated[
+        bool, typer.Option("--reset-totp", help="Also remove its second factor (TOTP).")
+    ] = False,
+) -> None:
+    """Set a new password; every session of the account ends (the holder of a stolen one too)."""
+    password = read_password("New password")
+
+    async def apply(db: AsyncSession, facilitator: Facilitator) -> None:
+        await service.reset_password(db, facilitator, password, clear_totp=reset_totp)
+
+    done = "password set, sessions ended" + (", second factor removed" if reset_totp else "")
+    _change_account(username, done, apply)
+
+
+@facilitator_app.command("disable")
+def disable(username: Annotated[str, typer.Argument(help="The account's login name.")]) -> None:
+    """Turn an account off: it cannot log in, and its sessions end at once."""
+
+    async def apply(db: AsyncSession, facilitator: Facilitator) -> None:
+        await service.set_disabled(db, facilitator, True)
+
+    _change_account(username, "disabled, sessions ended", apply)
+
+
+@facilitator_app.command("enable")
+def enable(username: Annotated[str, typer.Argument(help="The account's login name.")]) -> None:
+    """Turn a disabled account on again."""
+
+    async def apply(db: AsyncSession, facilitator: Facilitator) -> None:
+        await service.set_disabled(db, facilitator, False)
+
+    _change_account(username, "enabled", apply)

@@ -221,6 +221,34 @@ async def disable_totp(db: AsyncSession, facilitator: Facilitator, password: str
     await db.flush()
 
 
+# --- recovery, from the server's shell (``haven facilitator ...``) ---------------------------
+
+
+async def reset_password(
+    db: AsyncSession, facilitator: Facilitator, password: str, *, clear_totp: bool = False
+) -> None:
+    """Set a new password and end every session of the account (one left open by whoever
+    knew the old password included). ``clear_totp``: also remove the second factor (its owner
+    lost it, or someone who held a session turned it on). Raises WeakPassword."""
+    if problem := password_problem(password):
+        raise WeakPassword(problem)
+    facilitator.password_hash = await run_in_threadpool(hash_password, password)
+    if clear_totp:
+        facilitator.totp_secret = None
+        facilitator.totp_pending_secret = None
+        facilitator.totp_last_step = None
+    await sessions.revoke_all(db, facilitator.id)
+    await db.flush()
+
+
+async def set_disabled(db: AsyncSession, facilitator: Facilitator, disabled: bool) -> None:
+    """Turn an account off (it cannot log in, and its sessions end at once) or on again."""
+    facilitator.disabled = disabled
+    if disabled:
+        await sessions.revoke_all(db, facilitator.id)
+    await db.flush()
+
+
 # --- invitations -----------------------------------------------------------------------------
 
 
