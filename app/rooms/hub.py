@@ -339,7 +339,14 @@ class RoomChannel:
                         if now - last < BUSY_GAP_S and not self._awaited():
                             await asyncio.sleep(COALESCE_S)
                         last = now
-                    break  # the meeting ended, or its log went away under it
+                    # The meeting ended, or its log went away under it. Ended on another
+                    # worker, whose drop came before this follower read the end: the log says
+                    # so (a content-free mark), and the room ends here too.
+                    if not (self.ended or self.stopped) and await self.log.dropped(self.meeting_id):
+                        self.ended = True
+                        for conn in list(self.conns.values()):
+                            conn.close(ENDED, "meeting ended")
+                    break
                 except LookupError:
                     resyncs += 1
                     if resyncs > RESYNC_ATTEMPTS:

@@ -51,6 +51,10 @@ class ReadResult:
     epoch: str
 
 
+DROPPED_S = 60
+"""How long a dropped room's content-free mark stays (see ``RoomLog.dropped``)."""
+
+
 class RoomLog(Protocol):
     async def open(self, room: MeetingId) -> str:
         """Make sure the room's log exists; return its epoch."""
@@ -76,7 +80,13 @@ class RoomLog(Protocol):
 
     async def load_snapshot(self, room: MeetingId) -> tuple[Seq, bytes] | None: ...
 
-    async def drop(self, room: MeetingId) -> None: ...
+    async def drop(self, room: MeetingId) -> None:
+        """Delete the room's log (its meeting ended), leaving for ``DROPPED_S`` only a mark
+        that it was dropped, with no content: ``dropped``."""
+
+    async def dropped(self, room: MeetingId) -> bool:
+        """Whether the room's log was dropped in the last ``DROPPED_S`` (its meeting ended),
+        for a follower that finds the log gone without having read its end."""
 
     async def claim(self, key: str, ttl_s: float) -> bool: ...
 

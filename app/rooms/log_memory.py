@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 
 from app.rooms.events import Envelope, RoomEvent
-from app.rooms.log import LogLimits, ReadResult
+from app.rooms.log import DROPPED_S, LogLimits, ReadResult
 from app.rooms.types import MeetingId, Seq
 
 
@@ -43,6 +43,8 @@ class MemoryRoomLog:
         self._limits = limits or LogLimits()
         self._rooms: dict[MeetingId, _Room] = {}
         self._claims: dict[str, float] = {}
+        self._dropped: dict[MeetingId, float] = {}
+        """When each room was dropped (monotonic), for ``DROPPED_S``: ids only."""
 
     def _room(self, room: MeetingId) -> _Room:
         found = self._rooms.get(room)
@@ -129,6 +131,9 @@ class MemoryRoomLog:
         return None if r is None else r.snapshot
 
     async def drop(self, room: MeetingId) -> None:
+        now = time.monotonic()
+        self._dropped = {m: t for m, t in self._dropped.items() if now - t < DROPPED_S}
+        self._dropped[room] = now
         r = self._rooms.pop(room, None)
         if r is None:
             return
@@ -138,6 +143,10 @@ class MemoryRoomLog:
             sub.closed = True
             sub.pending.clear()
             sub.wake.set()
+
+    async def dropped(self, room: MeetingId) -> bool:
+        at = self._dropped.get(room)
+        return at is not None and time.monotonic() - at < DROPPED_S
 
     async def claim(self, key: str, ttl_s: float) -> bool:
         now = time.monotonic()

@@ -44,6 +44,7 @@ expired is noticed after at most ``block_ms``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.rooms import codec
 from app.rooms.events import Envelope, RoomEvent
-from app.rooms.log import LogLimits, ReadResult
+from app.rooms.log import DROPPED_S, LogLimits, ReadResult
 from app.rooms.types import MeetingId, Seq
 
 PREFIX = "haven:"
@@ -397,11 +398,17 @@ class RedisRoomLog:
 
     async def drop(self, room: MeetingId) -> None:
         keys = RoomKeys.of(room)
-        # Not a transaction: the tombstone must wake blocked readers before the DEL runs.
+        # Not a transaction: the tombstone must wake blocked readers before the DEL runs. The
+        # mark (no content) tells a follower that was not reading at that instant that the
+        # meeting ended, rather than its log being lost.
         pipe = self._redis.pipeline(transaction=False)
+        pipe.set(_dropped_key(room), b"1", ex=DROPPED_S)
         pipe.xadd(keys.stream, {"drop": "1"})  # also when empty: readers may wait on it
         pipe.delete(*keys.all)
         await pipe.execute()
+
+    async def dropped(self, room: MeetingId) -> bool:
+        return bool(await self._redis.exists(_dropped_key(room)))
 
     async def claim(self, key: str, ttl_s: float) -> bool:
         done = await self._redis.set(
@@ -419,6 +426,12 @@ class RedisRoomLog:
         await self._redis.aclose()
         await self._pool.aclose()
         await self._reader_pool.aclose()
+
+
+def _dropped_key(room: MeetingId) -> str:
+    """The mark of a dropped room, named by a digest: not even the meeting's id stays."""
+    digest = hashlib.sha256(f"haven.dropped\x00{room}".encode()).hexdigest()[:32]
+    return f"{PREFIX}dropped:{digest}"
 
 
 def _text(value: bytes | str) -> str:

@@ -318,6 +318,9 @@ async def test_drop_ends_subscribers_and_deletes_the_room(room_log: RoomLog, log
     assert await room_log.load_snapshot(ROOM) is None
     if log_url.startswith("redis"):
         assert await redis_keys(log_url, f"haven:*{ROOM}*") == []
+    # Only a mark, for a follower that was not reading at that instant: the meeting ended.
+    assert await room_log.dropped(ROOM)
+    assert not await room_log.dropped(MeetingId("another-room"))
 
 
 async def test_epoch_is_stable_until_the_room_is_dropped(room_log: RoomLog) -> None:

@@ -148,7 +148,7 @@ async def test_a_room_whose_log_is_lost_releases_its_waiters() -> None:
         assert room is not None
         waiting = asyncio.create_task(room.caught_up(room.state.seq + 3))
         await asyncio.sleep(0)
-        await log.drop(ROOM)  # flushed under the running meeting
+        await flush(log)  # under the running meeting
         async with asyncio.timeout(2):
             await waiting
             await room.caught_up(room.state.seq + 1)
@@ -184,6 +184,13 @@ async def eventually(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(2):
         while not condition():  # noqa: ASYNC110  # no event to wait on: the hub's tasks
             await asyncio.sleep(0.01)
+
+
+async def flush(log: MemoryRoomLog) -> None:
+    """What a Redis FLUSHALL does under a running meeting: the log goes, and no mark says that
+    the meeting ended (``drop`` leaves one)."""
+    await log.drop(ROOM)
+    log._dropped.clear()
 
 
 class FailingLog(MemoryRoomLog):
@@ -248,7 +255,7 @@ async def test_a_lost_room_tells_the_process_to_forget_what_it_kept_for_it() -> 
         room = await hub.room(ROOM, config)
         assert room is not None
         await asyncio.sleep(0.05)  # its follower reads the log
-        await log.drop(ROOM)  # flushed, or an end this worker did not read in time
+        await flush(log)
         await eventually(lambda: bool(forgotten))
         assert forgotten == [ROOM] and room.stopped
     finally:
@@ -264,10 +271,35 @@ async def test_a_replica_of_a_flushed_log_saves_no_snapshot_into_the_new_one() -
         assert isinstance(await room.submit(None, join("host", "host")), list)
         await asyncio.sleep(0.05)
         old = room.state
-        await log.drop(ROOM)  # Redis flushed under the meeting
+        await flush(log)
         await eventually(lambda: bool(room.stopped))
         await log.open(ROOM)  # the room's new log, opened by someone coming back
         await room._save_snapshot(old)  # a save in flight, or the one ``stop`` makes
         assert await log.load_snapshot(ROOM) is None
+    finally:
+        await hub.close()
+
+
+async def test_an_end_this_worker_did_not_read_in_time_still_ends_the_room_here() -> None:
+    # Another worker appended the end and dropped the log before this follower read it.
+    log = MemoryRoomLog(LogLimits())
+    ended: list[MeetingId] = []
+
+    async def on_ended(meeting_id: MeetingId, state: object) -> None:
+        ended.append(meeting_id)
+
+    hub = Hub(log=log, on_room_ended=on_ended)  # type: ignore[arg-type]
+    try:
+        room = await hub.room(ROOM, config)
+        assert room is not None
+        assert isinstance(await room.submit(None, join("host", "host")), list)
+        conn = Recorder("host")
+        room.attach(conn)
+        await asyncio.sleep(0.05)
+        await log.drop(ROOM)
+        await eventually(lambda: bool(ended))
+        assert room.ended and not room.stopped
+        assert conn.closes == [(ENDED, "meeting ended")]  # not 4008: there is nothing to resume
+        assert hub.get(ROOM) is None
     finally:
         await hub.close()
