@@ -42,6 +42,7 @@ from app.meetings.schemas import (
     MeetingUpdate,
     valid_timezone,
 )
+from app.rooms.types import MeetingId
 
 router = APIRouter(tags=["meetings"])
 
@@ -153,6 +154,7 @@ async def update_meeting(
 ) -> MeetingAdmin:
     meeting = await _meeting(db, meeting_id)
     default_capacity: int = request.app.state.settings.room_capacity_default
+    before = {f.id for f in (await service.team_of(db, meeting)).cofacs}
     try:
         await service.update_meeting(db, meeting, facilitator, body, clock(), default_capacity)
     except MeetingError as exc:
@@ -160,6 +162,9 @@ async def update_meeting(
         raise _http(exc) from None
     await db.commit()
     request.app.state.meeting_views.forget(meeting_id)
+    left = before - {f.id for f in (await service.team_of(db, meeting)).cofacs}
+    if left:  # a co-facilitator taken off the team stops being one in a running meeting too
+        await request.app.state.rooms.left_team(MeetingId(meeting_id), left)
     return await _admin_view(request, db, meeting, facilitator, clock)
 
 

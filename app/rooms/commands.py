@@ -86,4 +86,12 @@ class Concern:
     delivered: bool = True
 
 
-SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern
+@dataclass(frozen=True, slots=True)
+class LeftTeam:
+    """Facilitator accounts taken off the meeting's team (its definition was edited): their
+    members in the room become members, as their next ticket would make them."""
+
+    accounts: frozenset[str]
+
+
+SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern | LeftTeam

@@ -56,6 +56,13 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
         return ENDED
     if isinstance(cmd, sys.Join):
         return _join(state, cmd, now)
+    if isinstance(cmd, sys.LeftTeam):
+        # Co-facilitators only: a host keeps the room they hold (a hand-over moves it).
+        return tuple(
+            ev.RoleChanged(m=m.id, r="member", aud=ROOM)
+            for m in state.members.values()
+            if m.account in cmd.accounts and m.role == "cofac" and not m.lobby
+        )
     me = state.member(actor)
     if me is None:
         return NOT_HERE

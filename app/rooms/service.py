@@ -33,7 +33,7 @@ from app.moderation.impersonation import skeleton
 from app.moderation.semantic import screens_after_delivery
 from app.ratelimit import SweptMemoryStorage
 from app.rooms import protocol as p
-from app.rooms.commands import Concern, Post
+from app.rooms.commands import Concern, LeftTeam, Post
 from app.rooms.decide import Rejection
 from app.rooms.events import ROOM_AND_LOBBY, PhaseChanged
 from app.rooms.hub import Counters, Hub, RoomChannel
@@ -239,6 +239,15 @@ class Rooms:
             return cfg
 
         return await self.hub.room(meeting_id, config)
+
+    async def left_team(self, meeting_id: MeetingId, accounts: set[str]) -> None:
+        """Facilitator accounts taken off a meeting's team: in its room, if this worker follows
+        it, their co-facilitators become members (the command goes through the log, so every
+        worker's replica agrees)."""
+        room = self.hub.get(meeting_id)
+        if room is None or not accounts or room.ended:
+            return
+        await room.submit(None, LeftTeam(accounts=frozenset(accounts)))
 
     async def open_live(self, meeting_id: MeetingId) -> None:
         """Open a room with its doors open and nobody in it yet (the demo meeting)."""

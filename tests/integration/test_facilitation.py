@@ -252,3 +252,25 @@ async def test_a_facilitator_of_another_meeting_cannot_control_this_one(
         f"/api/meetings/{ours.id}/audit", headers={"authorization": f"Bearer {theirs.token}"}
     )
     assert audit.status_code in (403, 404)
+
+
+async def test_a_co_facilitator_taken_off_the_team_stops_being_one_in_the_running_meeting(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    cole_account = await create_meeting(live_server, http, username="cole")  # for a session
+    ours = await create_meeting(live_server, http, co_facilitators=["cole"])
+    host = await ours.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    cole = await Meeting(live_server, ours.id, cole_account.token, http).join(facilitator=True)
+    assert cole.welcome["role"] == "cofac"
+    ann = await ours.join("Ann")
+    edited = await http.patch(
+        f"/api/meetings/{ours.id}",
+        json={"co_facilitators": []},
+        headers={"authorization": f"Bearer {ours.token}"},
+    )
+    assert edited.status_code == 200, edited.text
+    await cole.event("role", m=cole.me, r="member")
+    await cole.send({"t": "mute", "m": ann.me, "on": True})
+    assert (await cole.event("error"))["code"] == "not_allowed"

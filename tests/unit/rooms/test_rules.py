@@ -181,6 +181,20 @@ def test_a_role_change_sticks_to_the_facilitator_account_not_the_device() -> Non
     assert room.state.members[MemberId("co3")].role == "member"
 
 
+def test_accounts_taken_off_the_team_lose_their_co_facilitator_role() -> None:
+    room = live_room()
+    room.join("co", "cofac", name="Cole", account="acc-cole")
+    room.join("co2", "cofac", name="Cole", account="acc-cole")
+    room.join("dee", "cofac", account="acc-dee")
+    changes = room.ok(None, sys.LeftTeam(accounts=frozenset({"acc-cole"})))
+    assert {(e.m, e.r) for e in changes if isinstance(e, ev.RoleChanged)} == {
+        ("co", "member"),
+        ("co2", "member"),
+    }
+    assert room.state.members[MemberId("dee")].role == "cofac"
+    assert room.state.account_roles["acc-cole"] == "member"
+
+
 def test_the_owner_back_after_a_hand_over_is_not_a_second_host() -> None:
     room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
     room.join("owner", "host", account="acc-owner")
