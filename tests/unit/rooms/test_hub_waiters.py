@@ -9,7 +9,9 @@ the end is applied, not left holding its connection (and its address's connectio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import hub as hub_module
 from app.rooms.events import Envelope, RoomEvent
-from app.rooms.hub import ENDED, Hub
+from app.rooms.hub import ENDED, Hub, RoomChannel
 from app.rooms.log import LogLimits
 from app.rooms.log_memory import MemoryRoomLog
 from app.rooms.state import RoomConfig
@@ -79,13 +81,26 @@ class Recorder:
         self.closes.append((code, reason))
 
 
-async def test_a_join_appended_after_the_end_is_not_waited_for_forever() -> None:
-    log = EndingElsewhereLog()
-    hub = Hub(log=log)
+@asynccontextmanager
+async def open_room(
+    log: MemoryRoomLog, *, host: bool = True, **hooks: Any
+) -> AsyncIterator[tuple[Hub, RoomChannel]]:
+    """A hub on ``log`` with the room open (its host joined, unless ``host=False``), closed
+    after the test."""
+    hub = Hub(log=log, **hooks)
     try:
         room = await hub.room(ROOM, config)
         assert room is not None
-        assert isinstance(await room.submit(None, join("host", "host")), list)
+        if host:
+            assert isinstance(await room.submit(None, join("host", "host")), list)
+        yield hub, room
+    finally:
+        await hub.close()
+
+
+async def test_a_join_appended_after_the_end_is_not_waited_for_forever() -> None:
+    log = EndingElsewhereLog()
+    async with open_room(log) as (hub, room):
         log.armed = True
         result = await room.submit(None, join("ann"))
         assert isinstance(result, list)
@@ -94,17 +109,11 @@ async def test_a_join_appended_after_the_end_is_not_waited_for_forever() -> None
         assert room.ended
         assert room.state.seq < result[-1].seq  # released, not caught up
         assert "ann" not in room.state.members
-    finally:
-        await hub.close()
 
 
 async def test_waiters_beyond_the_end_are_released_and_later_ones_not_registered() -> None:
     log = MemoryRoomLog(LogLimits())
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        assert isinstance(await room.submit(None, join("host", "host")), list)
+    async with open_room(log) as (hub, room):
         beyond = room.state.seq + 5
         waiting = asyncio.create_task(room.caught_up(beyond))
         await asyncio.sleep(0)
@@ -123,8 +132,6 @@ async def test_waiters_beyond_the_end_are_released_and_later_ones_not_registered
         room.attach(conn)
         assert conn.closes == [(ENDED, "meeting ended")]
         assert "host" not in room.conns
-    finally:
-        await hub.close()
 
 
 async def test_a_stopped_room_releases_its_waiters_and_registers_no_more() -> None:
@@ -142,10 +149,7 @@ async def test_a_stopped_room_releases_its_waiters_and_registers_no_more() -> No
 
 async def test_a_room_whose_log_is_lost_releases_its_waiters() -> None:
     log = MemoryRoomLog(LogLimits())
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
+    async with open_room(log, host=False) as (hub, room):
         waiting = asyncio.create_task(room.caught_up(room.state.seq + 3))
         await asyncio.sleep(0)
         await flush(log)  # under the running meeting
@@ -154,8 +158,6 @@ async def test_a_room_whose_log_is_lost_releases_its_waiters() -> None:
             await room.caught_up(room.state.seq + 1)
         assert room.stopped and not room.ended
         assert hub.get(ROOM) is None
-    finally:
-        await hub.close()
 
 
 async def test_a_room_whose_log_cannot_be_followed_does_not_hang_its_openers(
@@ -209,11 +211,7 @@ class FailingLog(MemoryRoomLog):
 
 async def test_a_room_whose_follower_fails_is_let_go_and_its_members_told_to_resume() -> None:
     log = FailingLog()
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        assert isinstance(await room.submit(None, join("host", "host")), list)
+    async with open_room(log) as (hub, room):
         conn = Recorder("host")
         room.attach(conn)
         waiting = asyncio.create_task(room.caught_up(room.state.seq + 3))
@@ -223,24 +221,16 @@ async def test_a_room_whose_follower_fails_is_let_go_and_its_members_told_to_res
             await waiting
         assert room.stopped and hub.get(ROOM) is None  # opened afresh by the next join
         assert conn.closes == [(hub_module.TOO_SLOW, "room restarted: resume")]
-    finally:
-        await hub.close()
 
 
 async def test_an_ended_room_appends_nothing_more_to_its_log() -> None:
     log = MemoryRoomLog(LogLimits())
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        assert isinstance(await room.submit(None, join("host", "host")), list)
+    async with open_room(log) as (hub, room):
         await log.append(ROOM, (END,), hub.clock())
         await eventually(lambda: bool(room.ended))
         refused = await room.submit(None, join("late"))
         assert not isinstance(refused, list) and refused.code == "ended"
         assert await log.epoch(ROOM) is None  # dropped, and not created again
-    finally:
-        await hub.close()
 
 
 async def test_a_lost_room_tells_the_process_to_forget_what_it_kept_for_it() -> None:
@@ -250,25 +240,16 @@ async def test_a_lost_room_tells_the_process_to_forget_what_it_kept_for_it() -> 
     async def lost(meeting_id: MeetingId) -> None:
         forgotten.append(meeting_id)
 
-    hub = Hub(log=log, on_room_lost=lost)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
+    async with open_room(log, host=False, on_room_lost=lost) as (hub, room):
         await asyncio.sleep(0.05)  # its follower reads the log
         await flush(log)
         await eventually(lambda: bool(forgotten))
         assert forgotten == [ROOM] and room.stopped
-    finally:
-        await hub.close()
 
 
 async def test_a_replica_of_a_flushed_log_saves_no_snapshot_into_the_new_one() -> None:
     log = MemoryRoomLog(LogLimits())
-    hub = Hub(log=log)
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        assert isinstance(await room.submit(None, join("host", "host")), list)
+    async with open_room(log) as (hub, room):
         await asyncio.sleep(0.05)
         old = room.state
         await flush(log)
@@ -276,8 +257,6 @@ async def test_a_replica_of_a_flushed_log_saves_no_snapshot_into_the_new_one() -
         await log.open(ROOM)  # the room's new log, opened by someone coming back
         await room._save_snapshot(old)  # a save in flight, or the one ``stop`` makes
         assert await log.load_snapshot(ROOM) is None
-    finally:
-        await hub.close()
 
 
 async def test_an_end_this_worker_did_not_read_in_time_still_ends_the_room_here() -> None:
@@ -288,11 +267,7 @@ async def test_an_end_this_worker_did_not_read_in_time_still_ends_the_room_here(
     async def on_ended(meeting_id: MeetingId, state: object) -> None:
         ended.append(meeting_id)
 
-    hub = Hub(log=log, on_room_ended=on_ended)  # type: ignore[arg-type]
-    try:
-        room = await hub.room(ROOM, config)
-        assert room is not None
-        assert isinstance(await room.submit(None, join("host", "host")), list)
+    async with open_room(log, on_room_ended=on_ended) as (hub, room):  # type: ignore[arg-type]
         conn = Recorder("host")
         room.attach(conn)
         await asyncio.sleep(0.05)
@@ -301,5 +276,3 @@ async def test_an_end_this_worker_did_not_read_in_time_still_ends_the_room_here(
         assert room.ended and not room.stopped
         assert conn.closes == [(ENDED, "meeting ended")]  # not 4008: there is nothing to resume
         assert hub.get(ROOM) is None
-    finally:
-        await hub.close()
