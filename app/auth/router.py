@@ -5,7 +5,7 @@ mutating endpoint requires a JSON body (``JsonBody``; the CSRF defence, see
 ``app.auth.sessions``). Responses carry ``FacilitatorPublic``, never a row.
 """
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
@@ -35,6 +35,7 @@ from app.auth.schemas import (
     TotpDisable,
     TotpEnrollment,
 )
+from app.auth.throttle import LoginThrottle
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -146,12 +147,18 @@ async def totp_enroll(facilitator: CurrentFacilitator, db: SessionDep) -> TotpEn
     "/totp/confirm",
     response_model=FacilitatorPublic,
     dependencies=[JsonBody],
-    responses={401: _ERRORS[401], **_TOTP_STATE, **JSON_REQUIRED},
+    responses={**_ERRORS, **_TOTP_STATE, **JSON_REQUIRED},
 )
 async def totp_confirm(
-    body: TotpConfirm, facilitator: CurrentFacilitator, db: SessionDep, clock: ClockDep
+    body: TotpConfirm,
+    request: Request,
+    facilitator: CurrentFacilitator,
+    db: SessionDep,
+    clock: ClockDep,
+    throttle: ReauthThrottleDep,
 ) -> FacilitatorPublic:
-    await _run(db, service.confirm_totp(db, facilitator, body.code, clock()))
+    work = service.confirm_totp(db, facilitator, body.code, body.password, clock())
+    await _reauthenticated(request, facilitator, db, throttle, work)
     return service.public(facilitator)
 
 
@@ -168,21 +175,34 @@ async def totp_disable(
     db: SessionDep,
     throttle: ReauthThrottleDep,
 ) -> FacilitatorPublic:
-    # This password check is throttled like a login's: otherwise a stolen session could guess
-    # the account's password here, at argon2's cost to us, without limit.
+    work = service.disable_totp(db, facilitator, body.password)
+    await _reauthenticated(request, facilitator, db, throttle, work)
+    return service.public(facilitator)
+
+
+async def _reauthenticated(
+    request: Request,
+    facilitator: Facilitator,
+    db: AsyncSession,
+    throttle: LoginThrottle,
+    work: Coroutine[Any, Any, None],
+) -> None:
+    """Run ``work``, which checks the account's password again, throttled like a login:
+    otherwise a stolen session could guess the password there, at argon2's cost to us,
+    without limit."""
     address = request.client.host if request.client else None
     username = facilitator.username  # read now: a failed attempt rolls back and expires it
     try:
         with throttle.attempt(username, address):
             try:
-                await _run(db, service.disable_totp(db, facilitator, body.password))
+                await _run(db, work)
             except HTTPException:
                 throttle.fail(username, address)
                 raise
     except Throttled as exc:
+        work.close()  # never started when the throttle refused
         headers = {"Retry-After": str(exc.retry_after_s)}
         raise http_error(exc, headers=headers) from None
-    return service.public(facilitator)
 
 
 @router.post(

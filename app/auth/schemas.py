@@ -64,6 +64,9 @@ class TotpEnrollment(BaseModel):
 class TotpConfirm(InputModel):
     model_config = ConfigDict(extra="forbid")
     code: TotpCode
+    # Turning the second factor on asks for the password as well: a stolen session alone
+    # must not be able to lock the account's owner out.
+    password: AnyPassword
 
 
 class TotpDisable(InputModel):

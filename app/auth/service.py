@@ -197,11 +197,14 @@ def enroll_totp(facilitator: Facilitator) -> totp.Enrollment:
 
 
 async def confirm_totp(
-    db: AsyncSession, facilitator: Facilitator, code: str, now: datetime
+    db: AsyncSession, facilitator: Facilitator, code: str, password: str, now: datetime
 ) -> None:
     pending = facilitator.totp_pending_secret
     if pending is None:
         raise TotpStateError("start enrolment first")
+    verification = await run_in_threadpool(verify_password, facilitator.password_hash, password)
+    if not verification.ok:
+        raise InvalidCredentials()
     step = totp.accepted_step(pending, code, now, None)
     if step is None:
         raise InvalidCredentials()

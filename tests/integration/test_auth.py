@@ -268,10 +268,20 @@ async def test_totp_enrol_confirm_login_replay_and_remove(
     secret = enrolled["secret"]
     # Not active before confirmation: a half-done enrolment cannot lock anyone out.
     assert (await client.get("/api/auth/me")).json()["totp"] is False
-    bad = await client.post("/api/auth/totp/confirm", json={"code": "000000"})
+    bad = await client.post("/api/auth/totp/confirm", json={"code": "000000", "password": PASSWORD})
     assert bad.status_code == 401
     confirm_code = totp.code_at(secret, haven.clock.now)
-    confirmed = await client.post("/api/auth/totp/confirm", json={"code": confirm_code})
+    # A session alone cannot turn it on (a stolen one would lock the owner out): the password.
+    sessionless = await client.post("/api/auth/totp/confirm", json={"code": confirm_code})
+    assert sessionless.status_code == 422
+    wrong = await client.post(
+        "/api/auth/totp/confirm", json={"code": confirm_code, "password": WRONG}
+    )
+    assert wrong.status_code == 401
+    assert (await client.get("/api/auth/me")).json()["totp"] is False
+    confirmed = await client.post(
+        "/api/auth/totp/confirm", json={"code": confirm_code, "password": PASSWORD}
+    )
     assert confirmed.status_code == 200
     assert confirmed.json()["totp"] is True
     assert (await client.post("/api/auth/totp/enroll", json={})).status_code == 409

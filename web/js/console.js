@@ -71,6 +71,7 @@ $('#totp-setup').addEventListener('click', async () => {
   const r = await api('/api/auth/totp/enroll', 'POST', {});
   if (!r.ok) { fill(p, h('p', { class: 'err', text: problem(r.data, 'Could not start.') })); return; }
   const code = h('input', { id: 'totp-code', inputmode: 'numeric', maxlength: '6', autocomplete: 'one-time-code' });
+  const pass = h('input', { id: 'totp-pass', type: 'password', autocomplete: 'current-password' });
   const out = h('p', { role: 'status' });
   fill(p,
     h('p', { text: 'Add this key to your authenticator app, then enter the code it shows.' }),
@@ -78,10 +79,12 @@ $('#totp-setup').addEventListener('click', async () => {
     h('p', { class: 'hint', text: r.data.uri }),
     h('form', { onsubmit: async (e) => {
       e.preventDefault();
-      const c = await api('/api/auth/totp/confirm', 'POST', { code: code.value.trim() });
+      const c = await api('/api/auth/totp/confirm', 'POST', { code: code.value.trim(), password: pass.value });
       out.textContent = c.ok ? 'Two-step sign-in is on.' : problem(c.data, 'That code did not work.');
       if (c.ok) me = c.data;
-    } }, h('label', { for: 'totp-code', text: 'Code' }), code, h('button', { class: 'primary', text: 'Turn on' })),
+    } }, h('label', { for: 'totp-code', text: 'Code' }), code,
+      h('label', { for: 'totp-pass', text: 'Your password' }), pass,
+      h('button', { class: 'primary', text: 'Turn on' })),
     out);
 });
 
