@@ -270,9 +270,11 @@ def _apply_spec(meeting: Meeting, spec: MeetingSpec) -> None:
 
 async def _set_cofacilitators(db: AsyncSession, meeting: Meeting, usernames: list[str]) -> None:
     wanted = set(usernames)
-    found = list(
-        (await db.execute(select(Facilitator).where(Facilitator.username.in_(wanted)))).scalars()
+    # A disabled account is no one to run a meeting with: named as unknown.
+    query = select(Facilitator).where(
+        Facilitator.username.in_(wanted), Facilitator.disabled.is_(False)
     )
+    found = list((await db.execute(query)).scalars())
     missing = wanted - {f.username for f in found}
     if missing:
         raise UnknownFacilitators(sorted(missing))

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from app.auth.passwords import verify_password
+from app.auth.service import find_by_username, set_disabled
 from app.config import Settings
 from app.meetings import service
 from app.meetings.runtime import MeetingRuntime
@@ -126,6 +127,19 @@ async def test_unknown_co_facilitator_is_named(owner: httpx.AsyncClient) -> None
     assert response.status_code == 422
     assert response.json()["detail"]["code"] == "unknown_facilitators"
     assert "ghost" in response.json()["detail"]["message"]
+
+
+async def test_a_disabled_account_cannot_be_made_a_co_facilitator(
+    haven: Haven, owner: httpx.AsyncClient
+) -> None:
+    async with haven.server.app.state.sessionmaker() as db:
+        other = await find_by_username(db, "other")
+        assert other is not None
+        await set_disabled(db, other, True)
+        await db.commit()
+    response = await owner.post("/api/meetings", json={"title": "x", "co_facilitators": ["other"]})
+    assert response.status_code == 422
+    assert "other" in response.json()["detail"]["message"]
 
 
 async def test_create_needs_a_login_and_json(haven: Haven, owner: httpx.AsyncClient) -> None:
