@@ -17,7 +17,7 @@ import pytest
 
 from app.config import Settings
 from app.moderation import crisis_hint
-from tests.support.rooms import Meeting, Member, create_meeting
+from tests.support.rooms import Member, create_meeting
 from tests.support.server import LiveServer
 
 
@@ -32,13 +32,15 @@ async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def live(live_server: LiveServer, http: httpx.AsyncClient, **policy: Any) -> Meeting:
+async def live(
+    live_server: LiveServer, http: httpx.AsyncClient, **policy: Any
+) -> tuple[Member, Member, Member]:
+    """A live meeting (newcomer cooldown off, ``policy`` over it): its host, Ann and Bob."""
     meeting = await create_meeting(live_server, http, policy={"newcomer_cooldown": 0, **policy})
     host = await meeting.host()
     await host.send({"t": "start"})
     await host.event("phase", p="live")
-    meeting.host_member = host  # type: ignore[attr-defined]
-    return meeting
+    return host, await meeting.join("Ann"), await meeting.join("Bob")
 
 
 async def synced(member: Member, by: Member) -> None:
@@ -50,10 +52,7 @@ async def synced(member: Member, by: Member) -> None:
 async def test_crisis_reaches_the_room_card_to_sender_alert_to_facilitators(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await live(live_server, http)
-    host: Member = meeting.host_member  # type: ignore[attr-defined]
-    ann = await meeting.join("Ann")
-    bob = await meeting.join("Bob")
+    host, ann, bob = await live(live_server, http)
     cid = await ann.say("I want to die tonight")
     assert (await bob.event("msg", cid=cid))["x"] == "I want to die tonight"
     card = await ann.event("care")
@@ -69,10 +68,7 @@ async def test_crisis_reaches_the_room_card_to_sender_alert_to_facilitators(
 async def test_phone_number_warns_the_sender_privately(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await live(live_server, http)
-    host: Member = meeting.host_member  # type: ignore[attr-defined]
-    ann = await meeting.join("Ann")
-    bob = await meeting.join("Bob")
+    host, ann, bob = await live(live_server, http)
     text = "call me at 555-123-4567"
     cid = await ann.say(text)
     warn = await ann.event("warn", cid=cid)
@@ -86,9 +82,7 @@ async def test_phone_number_warns_the_sender_privately(
 async def test_redact_policy_hides_the_number_from_everyone(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await live(live_server, http, redact_pii=True)
-    ann = await meeting.join("Ann")
-    bob = await meeting.join("Bob")
+    _, ann, bob = await live(live_server, http, redact_pii=True)
     cid = await ann.say("call me at 555-123-4567 tonight")
     frame = await bob.event("msg", cid=cid)
     assert frame["x"] == "call me at [hidden] tonight"
@@ -100,10 +94,7 @@ async def test_redact_policy_hides_the_number_from_everyone(
 async def test_held_message_reaches_the_room_only_after_approval(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await live(live_server, http)
-    host: Member = meeting.host_member  # type: ignore[attr-defined]
-    ann = await meeting.join("Ann")
-    bob = await meeting.join("Bob")
+    host, ann, bob = await live(live_server, http)
     cid = await ann.say("you're a worthless junkie")
     held = await host.event("held")
     assert held["m"] == ann.me
@@ -116,10 +107,7 @@ async def test_held_message_reaches_the_room_only_after_approval(
 async def test_a_message_to_hold_is_blocked_with_its_reasons_when_no_facilitator_is_there(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await live(live_server, http)
-    host: Member = meeting.host_member  # type: ignore[attr-defined]
-    ann = await meeting.join("Ann")
-    bob = await meeting.join("Bob")
+    host, ann, bob = await live(live_server, http)
     await host.close()
     await bob.event("away", m=host.me)
     cid = await ann.say("you're a worthless junkie")
@@ -133,10 +121,7 @@ async def test_a_message_to_hold_is_blocked_with_its_reasons_when_no_facilitator
 async def test_crisis_language_gets_care_even_when_the_message_is_not_delivered(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await live(live_server, http)
-    host: Member = meeting.host_member  # type: ignore[attr-defined]
-    ann = await meeting.join("Ann")
-    bob = await meeting.join("Bob")
+    host, ann, bob = await live(live_server, http)
     # Blocked by the link policy: the sender is told, and still gets the card.
     cid = await ann.say("I want to die tonight, read https://example.com/goodbye")
     assert (await ann.event("error", cid=cid))["code"] == "blocked"
