@@ -42,6 +42,7 @@ IN_LOBBY = Rejection("in_lobby", "Please wait until a facilitator admits you.")
 NO_SUCH_MEMBER = Rejection("no_such_member", "That member is not in this meeting.")
 ENDED = Rejection("ended", "This meeting has ended.")
 NOT_DELIVERED = Rejection("not_delivered", "That message is not in the room.")
+MUTED = Rejection("muted", "A facilitator has muted you for now.")
 
 
 def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) -> Decision:
@@ -123,7 +124,7 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         return Rejection("banned", "You cannot rejoin this meeting.")
     if cmd.member in state.members:
         return Rejection("already_joined", "This ticket's member is already here.")
-    role = _joining_role(state, cmd)
+    role = state.joining_role(cmd.role, cmd.account)
     facilitator = role != "member"
     if not facilitator:
         if state.locked:
@@ -150,21 +151,6 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         ),
     )
     return (joined, *(() if lobby else _count(state, +1)))
-
-
-def _joining_role(state: RoomState, cmd: sys.Join) -> Role:
-    """The ticket's role (from the account's rights to the meeting), as this meeting has
-    changed it since: an account demoted, or whose host role was handed over, joins again as
-    what it is now. A second host is never made: the meeting's owner coming back after a
-    hand-over joins as a co-facilitator."""
-    role = cmd.role
-    if cmd.account is not None and cmd.account in state.account_roles:
-        role = state.account_roles[cmd.account]
-    if role == "host" and any(
-        m.role == "host" and m.account != cmd.account for m in state.members.values()
-    ):
-        role = "cofac"
-    return role
 
 
 def _role_changes(state: RoomState, member: Member, role: Role) -> list[ev.RoomEvent]:
@@ -207,7 +193,7 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
             return Rejection("invalid", "Messages are screened before they are decided.")
         case p.React(to=to, r=r):
             if me.muted:  # a reaction speaks to the room too
-                return Rejection("muted", "A facilitator has muted you for now.")
+                return MUTED
             if to > state.seq:
                 return Rejection("invalid", "No such message.")
             return (ev.Reacted(m=me.id, to=to, r=r, aud=ROOM),)
@@ -243,7 +229,7 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
     if cmd.cid in me.recent_cids:
         return Rejection("duplicate", "This message was already sent.")
     if me.muted:  # a co-facilitator too: the host muted them (the host cannot be muted)
-        return Rejection("muted", "A facilitator has muted you for now.")
+        return MUTED
     if not me.is_facilitator:
         if state.phase != "live":
             return Rejection("not_live", "The meeting has not started yet.")

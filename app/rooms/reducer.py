@@ -89,14 +89,8 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             # meeting without a lobby takes its members straight in.
             lobby = event.lob and (state.phase != "live" or state.config.lobby)
             # Decided on a replica that had not applied a role change of the same account, or
-            # a hand-over (another worker): the account's role here now, and never two hosts.
-            role = event.r
-            if role != "member" and event.account is not None:
-                role = state.account_roles.get(event.account, role)
-            if role == "host" and any(
-                m.role == "host" and m.account != event.account for m in state.members.values()
-            ):
-                role = "cofac"
+            # a hand-over (another worker): the same rule again, on this state.
+            role = state.joining_role(event.r, event.account)
             new = Member(
                 id=event.m,
                 name=event.n,

@@ -160,6 +160,19 @@ class RoomState:
             for m in self.members.values()
         )
 
+    def joining_role(self, role: Role, account: str | None) -> Role:
+        """The role a join issued with ``role`` for ``account`` takes here: the account's role
+        in this meeting now (a demotion or a hand-over sticks to the person), and never a
+        second host (the owner back after handing over joins as a co-facilitator). Decided
+        and applied alike, so a join decided on a replica that lagged a hand-over agrees."""
+        if account is not None and role != "member":
+            role = self.account_roles.get(account, role)
+        if role == "host" and any(
+            m.role == "host" and m.account != account for m in self.members.values()
+        ):
+            role = "cofac"
+        return role
+
     def facilitators_present(self) -> bool:
         return any(m.is_facilitator and m.present for m in self.members.values())
 
