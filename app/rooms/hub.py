@@ -343,9 +343,9 @@ class RoomChannel:
                     # worker, whose drop came before this follower read the end: the log says
                     # so (a content-free mark), and the room ends here too.
                     if not (self.ended or self.stopped) and await self.log.dropped(self.meeting_id):
-                        self.ended = True
-                        for conn in list(self.conns.values()):
-                            conn.close(ENDED, "meeting ended")
+                        end = ev.PhaseChanged(p="ended", aud=ev.ROOM_AND_LOBBY)
+                        for conn, code, reason in self._closes_after(end):
+                            conn.close(code, reason)
                     break
                 except LookupError:
                     resyncs += 1
