@@ -24,6 +24,10 @@ encoded as UTF-8. No Haven field has any use for such text, so it is refused, in
   answers the same 422 instead of a 500, and a warning (the stack, no message: app/logs.py)
   points at the route to fix. Any other ``UnicodeEncodeError`` is a server bug and stays a
   500.
+
+``InputModel`` refuses a NUL character too: no Haven field has a use for it, and PostgreSQL
+refuses it in text (a 500 from the database, where SQLite takes it). A NUL can be rendered, so
+that refusal keeps FastAPI's list shape, with the error type ``invalid_text``.
 """
 
 import logging
@@ -49,8 +53,6 @@ INVALID_TEXT_MESSAGE = (
 )
 # The only code points UTF-8 cannot encode.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# NUL is refused with them: no Haven field has a use for it, and PostgreSQL refuses it in text
-# (a 500 from the database, where SQLite takes it).
 
 
 def _encodable(text: str) -> bool:
