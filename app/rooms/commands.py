@@ -94,4 +94,14 @@ class LeftTeam:
     accounts: frozenset[str]
 
 
-SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern | LeftTeam
+@dataclass(frozen=True, slots=True)
+class WorkersGone:
+    """Workers that stopped beating (crashed, or shut down) while members were connected
+    through them: those members' links are gone with them, as a dropped socket's are, so they
+    go away and may resume within the window. Appended by the worker that runs the timers
+    (``app.rooms.hub.Workers``)."""
+
+    workers: frozenset[str]
+
+
+SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern | LeftTeam | WorkersGone

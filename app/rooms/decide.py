@@ -21,7 +21,7 @@ from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.events import FAC, ROOM, Audience, to_member
 from app.rooms.state import MAX_HOLDS, MAX_HOLDS_PER_MEMBER, Member, RoomState
-from app.rooms.types import LeaveReason, MemberId, Role
+from app.rooms.types import LeaveReason, MemberId, Role, worker_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,12 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
             ev.RoleChanged(m=m.id, r="member", aud=ROOM)
             for m in state.members.values()
             if m.account in cmd.accounts and m.role == "cofac" and not m.lobby
+        )
+    if isinstance(cmd, sys.WorkersGone):
+        return tuple(
+            ev.Away(m=m.id, conn=m.conn, aud=_presence(state, m.id))
+            for m in state.members.values()
+            if m.conn is not None and worker_of(m.conn) in cmd.workers
         )
     me = state.member(actor)
     if me is None:

@@ -92,7 +92,9 @@ class Session:
         self.rooms = rooms
         self.ws = websocket
         self.metrics = metrics
-        self.id = secrets.token_hex(6)
+        # Named by its worker: another worker that finds this one gone sends its members
+        # away (app.rooms.hub.Workers).
+        self.id = f"{rooms.hub.workers.me}.{secrets.token_hex(6)}"
         self.room: RoomChannel | None = None
         self.member: MemberId | None = None
         self.conn: Connection | None = None

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from app.rooms import codec
 from app.rooms import events as ev
-from app.rooms.commands import Post, SystemCommand, Tick
+from app.rooms.commands import Post, SystemCommand, Tick, WorkersGone
 from app.rooms.connection import TOO_SLOW, Connection, Outgoing
 from app.rooms.decide import AnyCommand, Rejection, decide, timers_due
 from app.rooms.events import Envelope
@@ -34,7 +35,7 @@ from app.rooms.reducer import apply
 from app.rooms.snapshot import snapshot
 from app.rooms.state import Member, RoomConfig, RoomState
 from app.rooms.state_codec import dump_state, load_state
-from app.rooms.types import MeetingId, MemberId, Seq
+from app.rooms.types import MeetingId, MemberId, Seq, worker_of
 from app.tasks import cancel_and_wait
 
 logger = logging.getLogger("haven.rooms")
@@ -60,6 +61,11 @@ BUSY_GAP_S = 0.05
 """Batches closer together than this mean the room is busy and writes are coalesced."""
 SETTLE_S = 2.0
 """How long a membership or phase command waits for the replica to catch up with the log."""
+BEAT_S = 2.0
+"""How often a worker renews its heartbeat and looks at those of the workers that its rooms'
+members are connected through (see :class:`Workers`)."""
+WORKER_TTL_S = 8.0
+"""A worker whose heartbeat is older than this is gone: three beats missed in a row."""
 
 # -- snapshots, for a worker joining a meeting mid-way (begin) ----------------------------
 SNAPSHOT_EVERY = 200
@@ -117,6 +123,84 @@ def can_see(event: ev.Event, seq: Seq, viewer: Member) -> bool:
 
 
 @dataclass
+class Workers:
+    """This worker's heartbeat in the room log, and the workers found gone.
+
+    Every connection id names the worker that holds it (``<worker>.<random>``, see
+    :func:`app.rooms.types.worker_of`). A member is present while their connection is, and
+    only the worker holding it appends their ``away`` when it drops; a worker that crashes
+    appends nothing. So every worker beats (``RoomLog.beat``, every ``BEAT_S``, alive for
+    ``WORKER_TTL_S``) and, at each beat, looks up the workers its rooms' present members are
+    connected through (``RoomLog.alive``): those gone are ``gone``. The room's timers then
+    skip those members when choosing who runs them (``RoomChannel.leads_timers``), and the
+    worker that does checks again and appends :class:`~app.rooms.commands.WorkersGone`: the
+    members go ``away``, may resume within the window, and leave when it ends.
+
+    A worker beats before it opens its first room, so a worker named by a connection id that
+    another one has applied has beaten before: found without a beat, it is gone, never merely
+    not started yet. A clean shutdown retires the worker at once.
+    """
+
+    log: RoomLog
+    me: str = field(default_factory=lambda: secrets.token_hex(4))
+    gone: frozenset[str] = frozenset()
+    _first: asyncio.Future[None] | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def started(self, rooms: Callable[[], Iterable[RoomChannel]]) -> None:
+        """Beat for the first time (once, whoever asks first) and keep beating."""
+        if self._first is None:
+            self._first = asyncio.get_running_loop().create_future()
+            try:
+                await self.log.beat(self.me, WORKER_TTL_S)
+            except BaseException as exc:
+                first, self._first = self._first, None  # the next caller tries again
+                if isinstance(exc, Exception):
+                    first.set_exception(exc)
+                    first.exception()  # retrieved here; callers waiting on it get it too
+                else:
+                    first.cancel()
+                raise
+            self._first.set_result(None)
+            self._task = asyncio.get_running_loop().create_task(self._run(rooms))
+        await asyncio.shield(self._first)
+
+    async def _run(self, rooms: Callable[[], Iterable[RoomChannel]]) -> None:
+        while True:
+            await asyncio.sleep(BEAT_S)
+            try:
+                await self.log.beat(self.me, WORKER_TTL_S)
+                await self.refresh(rooms())
+            except Exception as exc:  # noqa: BLE001 - beat again next time
+                logger.warning("worker heartbeat failed: %s", type(exc).__name__)
+
+    async def refresh(self, rooms: Iterable[RoomChannel]) -> None:
+        """Look up the workers that the present members of ``rooms`` are connected through."""
+        others = {
+            worker
+            for room in list(rooms)
+            for m in room.state.members.values()
+            if (worker := worker_of(m.conn)) is not None and worker != self.me
+        }
+        self.gone = frozenset(others - await self.log.alive(others))
+
+    async def still_gone(self, workers: set[str]) -> frozenset[str]:
+        """Those of ``workers`` that are gone now (asked again: one may have come back)."""
+        return frozenset(workers - await self.log.alive(workers))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+            self._task = None
+        if self._first is not None:
+            self._first = None
+            try:
+                await self.log.retire(self.me)
+            except Exception as exc:  # noqa: BLE001 - the others find it gone a little later
+                logger.warning("worker not retired: %s", type(exc).__name__)
+
+
+@dataclass
 class Counters:
     """What the hub counts for /metrics (bound by the app to Prometheus objects)."""
 
@@ -136,6 +220,8 @@ class RoomChannel:
     """Called when the log went away under a running meeting (Redis flushed, dropped elsewhere)."""
     clock: Callable[[], int] = now_ms
     """Milliseconds since the epoch; tests move it to fire share timers without waiting."""
+    workers: Workers | None = None
+    """This worker's view of the others (None: it is taken as the only one)."""
     epoch: str = ""
     conns: dict[MemberId, Connection] = field(default_factory=dict)
     _waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
@@ -540,6 +626,13 @@ class RoomChannel:
                 if conn is not None and conn.id != conn_id:
                     return [(conn, REPLACED, "replaced by a newer connection")]
                 return []
+            case ev.Away(m=m, conn=conn_id):
+                # A connection still open here, taken for gone with this worker (its beats
+                # missed for a while): the member resumes, and is back.
+                conn = self.conns.get(m)
+                if conn is not None and conn.id == conn_id:
+                    return [(conn, TOO_SLOW, "link lost: resume")]
+                return []
             case _:
                 return []
 
@@ -548,13 +641,36 @@ class RoomChannel:
 
         Exactly one worker should, or every worker would append the same ``floor_warn``: the
         one holding the connection of the present member with the smallest id. Every replica
-        computes the same member, so no coordination is needed; if that worker dies, its
-        members go ``away`` and the next present member's worker takes over.
+        computes the same member, so no coordination is needed. Members connected through a
+        worker found gone are passed over (see :class:`Workers`): the next present member's
+        worker takes over, and sends them ``away`` (:meth:`_send_away_stranded`).
         """
-        present = [m.id for m in self.state.members.values() if m.present]
+        gone = self.workers.gone if self.workers is not None else frozenset()
+        if gone:
+            present = [
+                m.id
+                for m in self.state.members.values()
+                if m.conn is not None and worker_of(m.conn) not in gone
+            ]
+        else:
+            present = [m.id for m in self.state.members.values() if m.present]
         if not present:
             return True  # nobody to deliver to: only departures and the idle end are due
         return min(present) in self.conns
+
+    async def _send_away_stranded(self) -> None:
+        """Members connected through a worker that is gone go ``away``, as a dropped link does."""
+        if self.workers is None or not self.workers.gone:
+            return
+        stranded = {
+            worker
+            for m in self.state.members.values()
+            if (worker := worker_of(m.conn)) is not None and worker in self.workers.gone
+        }
+        if stranded and (gone := await self.workers.still_gone(stranded)):
+            result = await self.submit(None, WorkersGone(gone))
+            if isinstance(result, Rejection) and result.code != "ended":
+                logger.warning("members of a gone worker not sent away: %s", result.code)
 
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
@@ -567,6 +683,10 @@ class RoomChannel:
                 return
             if not self.leads_timers():
                 continue
+            try:
+                await self._send_away_stranded()
+            except Exception as exc:  # noqa: BLE001 - the timers must keep running
+                logger.warning("looking up gone workers failed: %s", type(exc).__name__)
             # Only what is due takes the ordered path (a wait for the replica to settle, and
             # with Redis a round trip): a timer due on a replica a moment behind its log is
             # found by the next tick, within the timers' resolution of a tick anyway.
@@ -617,8 +737,13 @@ class Hub:
     did not see): what the process keeps for the room beside the replica goes too."""
     clock: Callable[[], int] = now_ms
     """The rooms' clock (ms); replaceable at run time, e.g. by a test that skips ahead."""
+    workers: Workers = field(init=False)
+    """This worker's heartbeat and its view of the others."""
     rooms: dict[MeetingId, RoomChannel] = field(default_factory=dict)
     _opening: dict[MeetingId, asyncio.Future[RoomChannel | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.workers = Workers(self.log)
 
     async def room(
         self, meeting_id: MeetingId, config: Callable[[], Awaitable[RoomConfig | None]]
@@ -637,6 +762,9 @@ class Hub:
         fut: asyncio.Future[RoomChannel | None] = asyncio.get_running_loop().create_future()
         self._opening[meeting_id] = fut
         try:
+            # Beat before the first room: a connection of this worker is never in a log
+            # before the worker is alive there (see Workers).
+            await self.workers.started(lambda: self.rooms.values())
             cfg = await config()
             if cfg is None:
                 fut.set_result(None)
@@ -649,6 +777,7 @@ class Hub:
                 on_ended=self._ended,
                 on_lost=self._lost,
                 clock=lambda: self.clock(),
+                workers=self.workers,
             )
             await channel.start()
             if channel._unfollowed and not channel.ended:
@@ -708,3 +837,4 @@ class Hub:
                 conn.close(1001, "server shutting down")
             await channel.stop()
         self.rooms.clear()
+        await self.workers.close()

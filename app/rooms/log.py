@@ -24,11 +24,15 @@ Contract, for every backend:
 - ``drop(room)`` deletes the room's events and snapshot; nothing of it remains in the backend.
 - ``claim(key, ttl_s)`` is true exactly once per key within ``ttl_s`` across all workers (single
   use of join tickets).
+- ``beat(worker, ttl_s)`` keeps a worker alive for ``ttl_s``; ``alive(workers)`` returns those
+  of ``workers`` whose last beat has not run out, as every worker sees it (a worker that
+  crashed stops beating); ``retire(worker)`` ends a worker's life at once (a clean shutdown).
+  Workers are random ids, nothing more (see ``app.rooms.hub.Workers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -89,6 +93,15 @@ class RoomLog(Protocol):
         for a follower that finds the log gone without having read its end."""
 
     async def claim(self, key: str, ttl_s: float) -> bool: ...
+
+    async def beat(self, worker: str, ttl_s: float) -> None:
+        """Mark ``worker`` alive for the next ``ttl_s`` seconds."""
+
+    async def alive(self, workers: Collection[str]) -> set[str]:
+        """Those of ``workers`` whose last beat has not run out."""
+
+    async def retire(self, worker: str) -> None:
+        """``worker`` is no longer alive (it shuts down)."""
 
     async def ping(self) -> None:
         """Raise if the backend cannot be reached (readiness)."""

@@ -11,7 +11,7 @@ import asyncio
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 
 from app.rooms.events import Envelope, RoomEvent
 from app.rooms.log import DROPPED_S, LogLimits, ReadResult
@@ -45,6 +45,8 @@ class MemoryRoomLog:
         self._claims: dict[str, float] = {}
         self._dropped: dict[MeetingId, float] = {}
         """When each room was dropped (monotonic), for ``DROPPED_S``: ids only."""
+        self._workers: dict[str, float] = {}
+        """Until when each worker is alive (monotonic)."""
 
     def _room(self, room: MeetingId) -> _Room:
         found = self._rooms.get(room)
@@ -157,6 +159,18 @@ class MemoryRoomLog:
             return False
         self._claims[key] = now + ttl_s
         return True
+
+    async def beat(self, worker: str, ttl_s: float) -> None:
+        now = time.monotonic()
+        self._workers = {w: t for w, t in self._workers.items() if t > now}
+        self._workers[worker] = now + ttl_s
+
+    async def alive(self, workers: Collection[str]) -> set[str]:
+        now = time.monotonic()
+        return {w for w in workers if self._workers.get(w, 0.0) > now}
+
+    async def retire(self, worker: str) -> None:
+        self._workers.pop(worker, None)
 
     async def ping(self) -> None:
         return None

@@ -16,6 +16,7 @@ and the scripts below stay legal there)::
     haven:room:{<id>}:epoch  random; set once with SET NX by whoever creates the log
     haven:room:{<id>}:snap   hash: seq, d=<state_codec bytes>, the newest snapshot
     haven:claim:<key>        single-use markers (join tickets), SET NX PX
+    haven:worker:<id>        a worker's heartbeat (a random id, no content), SET PX
 
 A log exists exactly while its epoch key does. Whoever creates the epoch (``open``, ``read``,
 ``subscribe`` or ``append`` on a missing log) deletes anything left of an older log of the same
@@ -46,7 +47,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -416,6 +417,19 @@ class RedisRoomLog:
         )
         return bool(done)
 
+    async def beat(self, worker: str, ttl_s: float) -> None:
+        await self._redis.set(_worker_key(worker), b"1", px=max(1, round(ttl_s * 1000)))
+
+    async def alive(self, workers: Collection[str]) -> set[str]:
+        ids = list(workers)
+        if not ids:
+            return set()
+        found = await self._redis.mget([_worker_key(w) for w in ids])
+        return {w for w, mark in zip(ids, found, strict=True) if mark is not None}
+
+    async def retire(self, worker: str) -> None:
+        await self._redis.delete(_worker_key(worker))
+
     async def ping(self) -> None:
         await self._redis.ping()
 
@@ -432,6 +446,10 @@ def _dropped_key(room: MeetingId) -> str:
     """The mark of a dropped room, named by a digest: not even the meeting's id stays."""
     digest = hashlib.sha256(f"haven.dropped\x00{room}".encode()).hexdigest()[:32]
     return f"{PREFIX}dropped:{digest}"
+
+
+def _worker_key(worker: str) -> str:
+    return f"{PREFIX}worker:{worker}"
 
 
 def _text(value: bytes | str) -> str:

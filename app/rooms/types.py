@@ -32,5 +32,15 @@ MAX_TEXT_CHARS = 2000
 MAX_CAPACITY = 500
 """The most seats a meeting may have (``HAVEN_ROOM_CAPACITY_DEFAULT`` stays within it)."""
 
+
+def worker_of(conn: str | None) -> str | None:
+    """The worker that holds connection ``conn``: its ids are ``<worker>.<random>``
+    (``app.rooms.endpoint.Session``). None for an id without one, which no worker claims."""
+    if conn is None:
+        return None
+    worker, dot, _ = conn.partition(".")
+    return worker if dot else None
+
+
 FACILITATOR_ROLES: frozenset[str] = frozenset({"host", "cofac"})
 REACTIONS: tuple[Reaction, ...] = ("heart", "clap", "hug", "thanks", "strength")

@@ -707,3 +707,146 @@ async def test_a_room_everyone_left_drops_what_it_kept_and_a_later_worker_still_
         last = await submitted(room_a, "cat", p.Leave(t="leave"))
         assert not room_a.state.members
         await emptied_then_opened_by(b, room_a, log, last)
+
+
+async def test_a_worker_is_alive_while_it_beats(room_log: RoomLog) -> None:
+    await room_log.beat("w1", 0.3 * UNIT)
+    await room_log.beat("w2", 30)
+    assert await room_log.alive({"w1", "w2", "w3"}) == {"w1", "w2"}
+    assert await room_log.alive(()) == set()
+    await room_log.retire("w2")
+    assert await room_log.alive({"w1", "w2"}) == {"w1"}
+    await asyncio.sleep(0.4 * UNIT)
+    assert await room_log.alive({"w1"}) == set()  # stopped beating: gone
+    await room_log.beat("w1", 30)
+    assert await room_log.alive({"w1"}) == {"w1"}
+
+
+@pytest.fixture
+def fast_beats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers beat every 20 ms and are gone after 100 ms without one (scaled by UNIT)."""
+    monkeypatch.setattr(hub_module, "BEAT_S", 0.02 * UNIT)
+    monkeypatch.setattr(hub_module, "WORKER_TTL_S", 0.1 * UNIT)
+
+
+class Link:
+    """A member's open connection on a worker, as the hub sees it (no socket behind it)."""
+
+    def __init__(self, worker: Hub, member: str) -> None:
+        self.id = f"{worker.workers.me}.{member}"
+        self.member = MemberId(member)
+        self.closed: int | None = None
+
+    def push(self, items: list[Any]) -> None:
+        return None
+
+    def close(self, code: int, reason: str = "") -> None:
+        self.closed = code
+
+
+async def connected(room: RoomChannel, worker: Hub, name: str, role: str = "member") -> Link:
+    """``name`` joins through ``worker`` (whose replica is ``room``), connected there."""
+    link = Link(worker, name)
+    await submitted(
+        room, None, sys.Join(member=MemberId(name), name=name, key=name, role=role, conn=link.id)
+    )  # type: ignore[arg-type]
+    room.attach(link)  # type: ignore[arg-type]
+    return link
+
+
+async def until(check: Callable[[], bool], timeout: float = 5 * UNIT) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110  # what is awaited is another worker's tick
+            await asyncio.sleep(0.01 * UNIT)
+
+
+def crash(worker: Hub) -> None:
+    """The worker's process dies: it stops beating and following, and appends nothing more."""
+    assert worker.workers._task is not None
+    worker.workers._task.cancel()
+    for room in worker.rooms.values():
+        room.stopped = True
+        for task in room._tasks:
+            task.cancel()
+
+
+@pytest.mark.usefixtures("fast_timers", "fast_beats")
+async def test_members_of_a_crashed_worker_go_away_then_leave_and_the_timers_go_on(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+) -> None:
+    """Worker A crashes with Ann and Bob connected through it: nobody appends their ``away``.
+    Ann has the smallest id, so A ran the room's timers. Worker B finds A gone: it runs the
+    timers now, sends Ann and Bob away, and their resume window ends (they never came back):
+    they leave, and the share timer of B's member runs out on time."""
+    log_a, log_b = two_worker_logs(LIMITS)
+    a, b = Hub(log=log_a), Hub(log=log_b)
+
+    async def load() -> RoomConfig:
+        return RoomConfig(meeting_id=ROOM, resume_window_ms=300, share_limit_s=1)
+
+    try:
+        room_a = await a.room(ROOM, load)
+        room_b = await b.room(ROOM, load)
+        assert room_a is not None and room_b is not None
+        host = await connected(room_b, b, "host", "host")
+        last = await submitted(room_b, "host", p.Start(t="start"))
+        zed = await connected(room_b, b, "zed")
+        await connected(room_a, a, "ann")
+        await connected(room_a, a, "bob")
+        last = room_a.state.seq
+        await caught_up(room_a, room_b, seq=last)
+        assert room_a.leads_timers() and not room_b.leads_timers()  # "ann" is the smallest
+        crash(a)
+        await until(lambda: not room_b.state.members[MemberId("ann")].present)
+        assert not room_b.state.members[MemberId("bob")].present
+        assert room_b.leads_timers()
+        await until(lambda: MemberId("ann") not in room_b.state.members)
+        assert MemberId("bob") not in room_b.state.members
+        left = [e.event for e in (await log_b.read(ROOM, Seq(last))).events]
+        assert {(e.m, e.why) for e in left if isinstance(e, ev.Left)} == {
+            ("ann", "timeout"),
+            ("bob", "timeout"),
+        }
+        # B's own members were never taken for gone, and the timers run for them.
+        assert room_b.state.members[MemberId("zed")].present and host.closed is None
+        await submitted(room_b, "host", p.Floor(t="floor", m=zed.member))
+        assert room_b.state.floor == zed.member and room_b.state.floor_until is not None
+        await until(lambda: room_b.state.floor_until is None)  # time is up
+    finally:
+        await b.close()
+        with contextlib.suppress(Exception):
+            await a.close()
+
+
+@pytest.mark.usefixtures("fast_timers", "fast_beats")
+async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_resumes(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+) -> None:
+    """A worker that closes cleanly retires (its members, had they not left, go away at
+    once); a worker taken for gone while it still runs (its beats late) closes its members'
+    links with the resumable code, so they come back rather than wait to be dropped."""
+    log_a, log_b = two_worker_logs(LIMITS)
+    a, b = Hub(log=log_a), Hub(log=log_b)
+    try:
+        room_a = await a.room(ROOM, config_loader())
+        room_b = await b.room(ROOM, config_loader())
+        assert room_a is not None and room_b is not None
+        await connected(room_b, b, "host", "host")
+        ann = await connected(room_a, a, "ann")
+        assert ann.id.startswith(a.workers.me + ".")
+        await caught_up(room_b, seq=room_a.state.seq)
+        # A's beats stop (its loop stalls, say) while its connections are open.
+        assert a.workers._task is not None
+        a.workers._task.cancel()
+        await until(lambda: ann.closed is not None)
+        assert ann.closed == 4008  # resume
+        await until(lambda: not room_b.state.members[MemberId("ann")].present)
+        assert await log_b.alive({a.workers.me}) == set()
+        await a.close()
+        assert await log_b.alive({a.workers.me}) == set()
+        assert await log_b.alive({b.workers.me}) == {b.workers.me}
+        await b.close()
+        assert await log_a.alive({b.workers.me}) == set()  # retired: gone at once
+    finally:
+        await a.close()
+        await b.close()

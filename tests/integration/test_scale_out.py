@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
 
 from app.config import Settings
-from tests.support.rooms import Meeting, create_meeting
-from tests.support.server import serve
+from tests.support.rooms import UNIT_S, Meeting, create_meeting
+from tests.support.server import LiveServer, serve
+from tests.support.services import free_port
 
 
 @asynccontextmanager
@@ -106,3 +112,74 @@ async def test_a_flushed_redis_closes_members_resumably_and_the_meeting_can_rest
         again = await meeting.host()
         assert again.welcome["room"]["phase"] == "waiting"
         assert again.welcome["epoch"] != host.welcome["epoch"]
+
+
+@contextmanager
+def worker_process(settings: Settings, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`haven serve` in a child process on the same database and Redis; yields it and its URL
+    once uvicorn has started. Its log goes to ``log`` (a pipe left unread would block it)."""
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HAVEN_")}
+    env.update(
+        HAVEN_DATA_DIR=str(settings.data_dir),
+        HAVEN_ROOM_LOG_URL=settings.room_log_url,
+        HAVEN_RESUME_WINDOW_S=str(settings.resume_window_s),
+        HAVEN_PORT=str(port),
+    )
+    haven = str(Path(sys.executable).with_name("haven"))
+    with log.open("wb") as out:
+        process = subprocess.Popen([haven, "serve"], env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while b"Application startup complete" not in log.read_bytes():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+async def test_members_of_a_worker_that_crashes_go_away_and_their_seats_come_free(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Ann and Bob are connected through a worker that is killed (SIGKILL: it appends nothing
+    more). The other worker finds it gone from its missed heartbeats: the host sees both go
+    away, then leave when their resume window ends, and the meeting goes on."""
+    settings = Settings(data_dir=tmp_path / "data", room_log_url=redis_url, resume_window_s=1)
+    async with serve(settings) as one, httpx.AsyncClient(base_url=one.url) as http_one:
+        meeting = await create_meeting(one, http_one)
+        host = await meeting.host()
+        await host.send({"t": "start"})
+        await host.event("phase", p="live")
+        with worker_process(settings, tmp_path / "two.log") as (two, url):
+            async with httpx.AsyncClient(base_url=url) as http_two:
+                there = Meeting(
+                    LiveServer("127.0.0.1", int(url.rsplit(":", 1)[1]), one.app, settings),
+                    meeting.id,
+                    meeting.token,
+                    http_two,
+                )
+                ann = await there.join("Ann")
+                bob = await there.join("Bob")
+                for member in (ann, bob):
+                    await host.event("join", m=member.me)
+                await ann.say("said on worker two", cid="a1")
+                await host.event("msg", cid="a1")
+                two.send_signal(signal.SIGKILL)
+                two.wait(timeout=30)
+        # Their links dropped with the process, without a close frame.
+        assert await ann.closed() is None and await bob.closed() is None
+        gone = {ann.me, bob.me}
+        away = {(await host.event("away", timeout=20 * UNIT_S))["m"] for _ in gone}
+        assert away == gone
+        left = {}
+        for _ in gone:
+            frame = await host.event("leave", timeout=10 * UNIT_S)
+            left[frame["m"]] = frame["why"]
+        assert left == {ann.me: "timeout", bob.me: "timeout"}
+        carol = await meeting.join("Carol")
+        await carol.say("still here", cid="c1")
+        await host.event("msg", cid="c1")
+

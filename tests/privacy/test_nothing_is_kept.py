@@ -268,10 +268,11 @@ async def test_redis_room_log_keeps_nothing_once_the_meeting_ended(
     assert {k.rsplit(":", 1)[1] for k in room_keys} >= {"log", "seq", "epoch"}, room_keys
     said = scanner.scan("redis (live)", b"\n".join(v for k in room_keys for v in live[k]))
     assert {"message:crisis", "pseudonym:ann"} <= {hit.label for hit in said}
-    # Once it ended: no key of that room; what is left (single-use ticket markers, and for a
-    # minute the mark that a room was dropped, named by a digest) holds none of the secrets.
+    # Once it ended: no key of that room; what is left (single-use ticket markers, for a
+    # minute the mark that a room was dropped, named by a digest, and the worker's heartbeat,
+    # named by its random id) holds none of the secrets.
     assert not [k for k in ended if mid in k], sorted(ended)
-    left = ("haven:claim:ticket:", "haven:dropped:")
+    left = ("haven:claim:ticket:", "haven:dropped:", "haven:worker:")
     assert all(k.startswith(left) for k in ended), sorted(ended)
     hits = [
         hit
