@@ -801,6 +801,16 @@ class Hub:
     def get(self, meeting_id: MeetingId) -> RoomChannel | None:
         return self.rooms.get(meeting_id)
 
+    async def release(self, meeting_id: MeetingId) -> bool:
+        """Stop following a room with no connection on this worker (opened for one command):
+        the meeting goes on through the others. False if it has one (it stays)."""
+        channel = self.rooms.get(meeting_id)
+        if channel is None or channel.conns:
+            return False
+        del self.rooms[meeting_id]
+        await channel.stop()
+        return True
+
     async def _ended(self, channel: RoomChannel) -> None:
         self.rooms.pop(channel.meeting_id, None)
         await self.log.drop(channel.meeting_id)

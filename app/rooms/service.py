@@ -241,13 +241,23 @@ class Rooms:
         return await self.hub.room(meeting_id, config)
 
     async def left_team(self, meeting_id: MeetingId, accounts: set[str]) -> None:
-        """Facilitator accounts taken off a meeting's team: in its room, if this worker follows
-        it, their co-facilitators become members (the command goes through the log, so every
-        worker's replica agrees)."""
-        room = self.hub.get(meeting_id)
-        if room is None or not accounts or room.ended:
+        """Facilitator accounts taken off a meeting's team: in its running room, their
+        co-facilitators become members (the command goes through the log, so every worker's
+        replica agrees). A worker that does not follow the meeting (it runs on others) opens
+        the room for this one command and lets it go again."""
+        if not accounts:
             return
-        await room.submit(None, LeftTeam(accounts=frozenset(accounts)))
+        room = self.hub.get(meeting_id)
+        opened = False
+        if room is None:
+            if await self.log.last_seq(meeting_id) == 0:
+                return  # not running anywhere: the next ticket gives the role the team says
+            room = await self.room(meeting_id)
+            opened = True
+        if room is not None and not room.ended:
+            await room.submit(None, LeftTeam(accounts=frozenset(accounts)))
+        if opened and await self.hub.release(meeting_id):
+            self._forget_room(meeting_id)
 
     async def open_live(self, meeting_id: MeetingId) -> None:
         """Open a room with its doors open and nobody in it yet (the demo meeting)."""

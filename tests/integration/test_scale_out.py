@@ -183,3 +183,36 @@ async def test_members_of_a_worker_that_crashes_go_away_and_their_seats_come_fre
         await carol.say("still here", cid="c1")
         await host.event("msg", cid="c1")
 
+
+async def test_a_co_facilitator_taken_off_the_team_on_a_worker_without_the_meeting_is_demoted(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The edit reaches a worker that follows none of the meeting (it runs on the other one):
+    that worker opens the room for the command, and lets it go again."""
+    settings = Settings(data_dir=tmp_path / "data", room_log_url=redis_url)
+    async with (
+        serve(settings) as one,
+        serve(settings, migrate=False) as two,
+        httpx.AsyncClient(base_url=one.url) as http_one,
+    ):
+        cole_account = await create_meeting(one, http_one, username="cole")  # for a session
+        ours = await create_meeting(one, http_one, co_facilitators=["cole"])
+        host = await ours.host()
+        await host.send({"t": "start"})
+        await host.event("phase", p="live")
+        cole = await Meeting(one, ours.id, cole_account.token, http_one).join(facilitator=True)
+        assert cole.welcome["role"] == "cofac"
+        rooms_two = two.app.state.rooms
+        assert rooms_two.hub.get(ours.id) is None
+        async with httpx.AsyncClient(base_url=two.url) as http_two:
+            edited = await http_two.patch(
+                f"/api/meetings/{ours.id}",
+                json={"co_facilitators": []},
+                headers={"authorization": f"Bearer {ours.token}"},
+            )
+        assert edited.status_code == 200, edited.text
+        await cole.event("role", m=cole.me, r="member")
+        await host.event("role", m=cole.me, r="member")
+        assert rooms_two.hub.get(ours.id) is None  # let go again
+        await host.say("the meeting goes on", cid="h1")
+        await cole.event("msg", cid="h1")
