@@ -144,6 +144,9 @@ class Workers:
     log: RoomLog
     me: str = field(default_factory=lambda: secrets.token_hex(4))
     gone: frozenset[str] = frozenset()
+    stopped: bool = False
+    """Set when the worker stops beating: the loop ends at its next turn even if the
+    cancellation sent to it is lost (see ``app.tasks.cancel_and_wait``)."""
     _first: asyncio.Future[None] | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -168,6 +171,8 @@ class Workers:
     async def _run(self, rooms: Callable[[], Iterable[RoomChannel]]) -> None:
         while True:
             await asyncio.sleep(BEAT_S)
+            if self.stopped:
+                return
             try:
                 await self.log.beat(self.me, WORKER_TTL_S)
                 await self.refresh(rooms())
@@ -189,6 +194,7 @@ class Workers:
         return frozenset(workers - await self.log.alive(workers))
 
     async def close(self) -> None:
+        self.stopped = True
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None

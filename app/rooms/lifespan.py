@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from limits import parse
 
 from app.auth.tickets import TicketSigner
+from app.config import Settings
 from app.meetings import audit, occurrences
 from app.meetings.service import meeting_access
 from app.memory import settle_heap, trimming
@@ -55,6 +56,18 @@ AUDITED: dict[str, str] = {
 
 def _utc(ms: int | None = None) -> datetime:
     return datetime.now(UTC) if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def log_limits(settings: Settings) -> LogLimits:
+    """The room log's retention, from the settings."""
+    return LogLimits(
+        max_events=settings.log_max_events,
+        max_age_ms=settings.log_max_age_s * 1000,
+        # What was said goes with the age limit even in a room no worker follows any more; but
+        # a room must outlast a resume window with nobody following it (its only worker died
+        # and its members come back through another).
+        ttl_s=max(settings.log_max_age_s, settings.resume_window_s + 60),
+    )
 
 
 def build_rooms(app: FastAPI) -> Rooms:
@@ -100,7 +113,7 @@ def build_rooms(app: FastAPI) -> Rooms:
     pipeline = default_pipeline(card.numbers()) if moderation_on else None
     rooms = Rooms.from_url(
         settings.room_log_url,
-        LogLimits(max_events=settings.log_max_events, max_age_ms=settings.log_max_age_s * 1000),
+        log_limits(settings),
         TicketSigner(settings.secret_key.get_secret_value(), settings.ticket_ttl_s),
         RoomLimits(
             max_text_chars=settings.max_text_chars,

@@ -44,8 +44,12 @@ from app.rooms.types import MeetingId, Seq
 class LogLimits:
     max_events: int = 1000
     max_age_ms: int = 900_000
-    ttl_s: int = 86_400
-    """How long an abandoned room's data may outlive its last append (Redis key TTL)."""
+    ttl_s: int = 900
+    """How long a room's data outlives its last append or trim (Redis key TTL). A room that a
+    worker follows is trimmed at least every ``hub.LOG_TRIM_EVERY_S``; one that no worker
+    follows any more (every one stopped or died) is gone this long after. Haven sets it to the
+    age limit (or the resume window and a minute, if longer): what was said is not kept longer
+    than that, even then."""
 
 
 @dataclass(frozen=True, slots=True)

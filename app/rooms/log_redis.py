@@ -22,8 +22,9 @@ A log exists exactly while its epoch key does. Whoever creates the epoch (``open
 ``subscribe`` or ``append`` on a missing log) deletes anything left of an older log of the same
 room first, so a log whose keys partly expired, or a flushed or restarted Redis, starts over
 at seq 1 under a new epoch, and clients that resume with the old epoch get a fresh snapshot.
-Every key carries the TTL ``limits.ttl_s``; each append refreshes it on all four, so an
-abandoned room disappears a day (by default) after its last event.
+Every key carries the TTL ``limits.ttl_s``; each append and each trim refreshes it on all four.
+The worker that runs a room's timers trims a quiet room every few seconds, so a room that no
+worker follows any more (they all stopped or died) disappears ``ttl_s`` after.
 
 ``append`` is one Lua script, atomic on the server: consecutive, gapless seqs even when
 several workers append to one room at once. It trims by count with ``XADD MAXLEN ~`` (whole
@@ -152,8 +153,9 @@ return first
 )
 
 # ARGV[1] = now (ms), ARGV[2] = max age (ms), ARGV[3] = first entry id to keep whatever its
-# age ("0-0": none dropped by position). A log that does not exist stays so. At most 8 batches
-# by age: a whole log of the default 1,000 events.
+# age ("0-0": none dropped by position), ARGV[4] = the TTL in seconds, renewed: a worker follows
+# the room. A log that does not exist stays so. At most 8 batches by age: a whole log of the
+# default 1,000 events.
 _TRIM = (
     _AGE_TRIM
     + """
@@ -164,6 +166,9 @@ for i = 1, 8 do
   if not age_trim(tonumber(ARGV[1]), tonumber(ARGV[2])) then
     break
   end
+end
+for i = 1, 4 do
+  redis.call('EXPIRE', KEYS[i], ARGV[4])
 end
 """
 )
@@ -274,7 +279,10 @@ class RedisRoomLog:
 
     async def trim(self, room: MeetingId, now: int, *, through: Seq = Seq(0)) -> None:
         keep = f"{through + 1}-0" if through > 0 else "0-0"
-        await self._trim(keys=RoomKeys.of(room).all, args=[now, self._limits.max_age_ms, keep])
+        await self._trim(
+            keys=RoomKeys.of(room).all,
+            args=[now, self._limits.max_age_ms, keep, self._limits.ttl_s],
+        )
 
     async def read(self, room: MeetingId, after: Seq) -> ReadResult:
         epoch, seq, entries = await self._read(

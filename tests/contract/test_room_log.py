@@ -11,17 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from app.config import Settings
 from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import hub as hub_module
 from app.rooms import protocol as p
 from app.rooms.events import Envelope, RoomEvent
 from app.rooms.hub import Hub, RoomChannel
+from app.rooms.lifespan import log_limits
 from app.rooms.log import LogLimits, RoomLog, UnknownBackend, open_room_log
 from app.rooms.log_memory import MemoryRoomLog
 from app.rooms.log_redis import BLOCK_MS, RedisRoomLog
@@ -763,6 +766,7 @@ async def until(check: Callable[[], bool], timeout: float = 5 * UNIT) -> None:
 def crash(worker: Hub) -> None:
     """The worker's process dies: it stops beating and following, and appends nothing more."""
     assert worker.workers._task is not None
+    worker.workers.stopped = True  # a cancellation can be lost in redis-py's socket calls
     worker.workers._task.cancel()
     for room in worker.rooms.values():
         room.stopped = True
@@ -837,6 +841,7 @@ async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_r
         await caught_up(room_b, seq=room_a.state.seq)
         # A's beats stop (its loop stalls, say) while its connections are open.
         assert a.workers._task is not None
+        a.workers.stopped = True
         a.workers._task.cancel()
         await until(lambda: ann.closed is not None)
         assert ann.closed == 4008  # resume
@@ -850,3 +855,35 @@ async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_r
     finally:
         await a.close()
         await b.close()
+
+
+@pytest.mark.redis
+async def test_a_trim_renews_the_keys_and_a_room_nobody_follows_expires(redis_url: str) -> None:
+    """The worker that follows a room trims it every few seconds, which renews its keys'
+    TTL; a room that nobody trims or appends to any more is gone ``ttl_s`` later, what was
+    said in it included."""
+    log = RedisRoomLog(redis_url, LogLimits(max_events=1000, max_age_ms=900_000, ttl_s=600))
+    try:
+        await append_many(log, 2)
+        await log.save_snapshot(ROOM, Seq(2), b"state")
+        keys = await redis_keys(redis_url, f"haven:room:{{{ROOM}}}:*")
+        assert len(keys) == 4
+        for key in keys:
+            await redis_call(redis_url, lambda c, key=key: c.expire(key, 2))
+        await log.trim(ROOM, T0 + 1)
+        for key in keys:
+            assert await redis_call(redis_url, lambda c, key=key: c.ttl(key)) > 500
+        for key in keys:
+            await redis_call(redis_url, lambda c, key=key: c.pexpire(key, 100))
+        await asyncio.sleep(0.3 * UNIT)
+        assert await redis_keys(redis_url, f"haven:room:{{{ROOM}}}:*") == []
+        await log.trim(ROOM, T0 + 2)  # a late trim does not bring it back
+        assert await redis_keys(redis_url, f"haven:room:{{{ROOM}}}:*") == []
+    finally:
+        await log.close()
+
+
+def test_the_room_keys_outlive_the_age_limit_or_a_resume_window(tmp_path: Path) -> None:
+    for age, window, ttl in ((900, 120, 900), (60, 120, 180)):
+        settings = Settings(data_dir=tmp_path, log_max_age_s=age, resume_window_s=window)
+        assert log_limits(settings).ttl_s == ttl
