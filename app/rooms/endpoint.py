@@ -95,6 +95,7 @@ class Session:
         # Named by its worker: another worker that finds this one gone sends its members
         # away (app.rooms.hub.Workers).
         self.id = f"{rooms.hub.workers.me}.{secrets.token_hex(6)}"
+        rooms.hub.workers.sessions.add(self.id)
         self.room: RoomChannel | None = None
         self.member: MemberId | None = None
         self.conn: Connection | None = None
@@ -412,6 +413,7 @@ class Session:
     # -- closing ---------------------------------------------------------------------------
 
     async def finish(self) -> None:
+        self.rooms.hub.workers.sessions.discard(self.id)
         room, member, conn = self.room, self.member, self.conn
         if conn is not None and room is not None:
             room.detach(conn)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from app.rooms import codec
 from app.rooms import events as ev
-from app.rooms.commands import Post, SystemCommand, Tick, WorkersGone
+from app.rooms.commands import Disconnect, Post, SystemCommand, Tick, WorkersGone
 from app.rooms.connection import TOO_SLOW, Connection, Outgoing
 from app.rooms.decide import AnyCommand, Rejection, decide, timers_due
 from app.rooms.events import Envelope
@@ -131,53 +131,83 @@ class Workers:
     only the worker holding it appends their ``away`` when it drops; a worker that crashes
     appends nothing. So every worker beats (``RoomLog.beat``, every ``BEAT_S``, alive for
     ``WORKER_TTL_S``) and, at each beat, looks up the workers its rooms' present members are
-    connected through (``RoomLog.alive``): those gone are ``gone``. The room's timers then
-    skip those members when choosing who runs them (``RoomChannel.leads_timers``), and the
-    worker that does checks again and appends :class:`~app.rooms.commands.WorkersGone`: the
-    members go ``away``, may resume within the window, and leave when it ends.
+    connected through (``RoomLog.alive``): those found without a beat twice in a row are
+    ``gone`` (once could be a flushed Redis, which every worker refills within a beat). The
+    room's timers then skip those members when choosing who runs them
+    (``RoomChannel.leads_timers``), and the worker that does checks again and appends
+    :class:`~app.rooms.commands.WorkersGone`: the members go ``away``, may resume within the
+    window, and leave when it ends.
 
     A worker beats before it opens its first room, so a worker named by a connection id that
     another one has applied has beaten before: found without a beat, it is gone, never merely
     not started yet. A clean shutdown retires the worker at once.
+
+    The same holds for this worker's own members: one whose connection id names it but whose
+    session here has ended (its ``away`` was lost: an append that failed while the link
+    closed) is sent away at the next beat but one (:meth:`_send_away_unheld`).
     """
 
     log: RoomLog
     me: str = field(default_factory=lambda: secrets.token_hex(4))
     gone: frozenset[str] = frozenset()
+    sessions: set[str] = field(default_factory=set)
+    """The connection ids of this worker's sessions that have not finished."""
     stopped: bool = False
     """Set when the worker stops beating: the loop ends at its next turn even if the
     cancellation sent to it is lost (see ``app.tasks.cancel_and_wait``)."""
+    _missing: frozenset[str] = frozenset()
+    """Workers found without a beat at the last look."""
+    _unheld: frozenset[tuple[MeetingId, MemberId, str]] = frozenset()
+    """This worker's members without a session here at the last look."""
     _first: asyncio.Future[None] | None = None
     _task: asyncio.Task[None] | None = None
 
     async def started(self, rooms: Callable[[], Iterable[RoomChannel]]) -> None:
         """Beat for the first time (once, whoever asks first) and keep beating."""
-        if self._first is None:
-            self._first = asyncio.get_running_loop().create_future()
+        first = self._first
+        if first is None:
+            first = self._first = asyncio.get_running_loop().create_future()
             try:
                 await self.log.beat(self.me, WORKER_TTL_S)
             except BaseException as exc:
-                first, self._first = self._first, None  # the next caller tries again
+                if self._first is first:
+                    self._first = None  # the next caller tries again
                 if isinstance(exc, Exception):
                     first.set_exception(exc)
                     first.exception()  # retrieved here; callers waiting on it get it too
                 else:
                     first.cancel()
                 raise
-            self._first.set_result(None)
-            self._task = asyncio.get_running_loop().create_task(self._run(rooms))
-        await asyncio.shield(self._first)
+            first.set_result(None)
+            if not self.stopped:
+                self._task = asyncio.get_running_loop().create_task(self._run(rooms))
+        await asyncio.shield(first)
 
     async def _run(self, rooms: Callable[[], Iterable[RoomChannel]]) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(BEAT_S)
+            # On a fixed schedule: the time the beat and the look-ups take does not add up.
+            due = max(due + BEAT_S, loop.time())
+            await asyncio.sleep(due - loop.time())
             if self.stopped:
                 return
             try:
                 await self.log.beat(self.me, WORKER_TTL_S)
-                await self.refresh(rooms())
             except Exception as exc:  # noqa: BLE001 - beat again next time
                 logger.warning("worker heartbeat failed: %s", type(exc).__name__)
+                continue
+            try:
+                await self._look(rooms)
+            except Exception as exc:  # noqa: BLE001 - look again next time
+                logger.warning("looking at workers' members failed: %s", type(exc).__name__)
+
+    async def _look(self, rooms: Callable[[], Iterable[RoomChannel]]) -> None:
+        # A call of its own: the list of rooms goes with its frame, rather than keeping an
+        # ended room (names, held messages) in the loop's frame until the next beat.
+        channels = [room for room in rooms() if not (room.ended or room.stopped)]
+        await self.refresh(channels)
+        await self._send_away_unheld(channels)
 
     async def refresh(self, rooms: Iterable[RoomChannel]) -> None:
         """Look up the workers that the present members of ``rooms`` are connected through."""
@@ -187,11 +217,26 @@ class Workers:
             for m in room.state.members.values()
             if (worker := worker_of(m.conn)) is not None and worker != self.me
         }
-        self.gone = frozenset(others - await self.log.alive(others))
+        missing = frozenset(others - await self.log.alive(others))
+        self.gone, self._missing = missing & self._missing, missing
 
     async def still_gone(self, workers: set[str]) -> frozenset[str]:
         """Those of ``workers`` that are gone now (asked again: one may have come back)."""
         return frozenset(workers - await self.log.alive(workers))
+
+    async def _send_away_unheld(self, rooms: list[RoomChannel]) -> None:
+        """Members present on this worker's connection ids without a session here go away."""
+        by_id = {room.meeting_id: room for room in rooms}
+        unheld = frozenset(
+            (room.meeting_id, m.id, m.conn)
+            for room in rooms
+            for m in room.state.members.values()
+            if m.conn is not None and m.conn not in self.sessions and worker_of(m.conn) == self.me
+        )
+        # Seen twice in a row: not a session's own Disconnect on its way to the log.
+        due, self._unheld = unheld & self._unheld, unheld
+        for meeting_id, member, conn in due:
+            await by_id[meeting_id].submit(member, Disconnect(member=member, conn=conn))
 
     async def close(self) -> None:
         self.stopped = True
@@ -536,6 +581,11 @@ class RoomChannel:
             if envelope.seq <= self.state.seq:
                 continue  # already applied (a snapshot covered it)
             event = envelope.event
+            if isinstance(event, ev.Away) and not self._still_on(event.m, event.conn):
+                # Decided a moment before the member came back on another link (or left): the
+                # reducer folds it as nothing, and nobody is told they went.
+                self.state = apply(self.state, envelope)
+                continue
             waiting = (
                 [m.id for m in self.state.lobby()] if isinstance(event, ev.PhaseChanged) else ()
             )
@@ -595,6 +645,10 @@ class RoomChannel:
                 else:
                     still.append((target, fut))
             self._waiters = still
+
+    def _still_on(self, member: MemberId, conn: str) -> bool:
+        found = self.state.members.get(member)
+        return found is not None and found.conn == conn
 
     def _view_change(self, event: ev.RoomEvent) -> tuple[Connection, Outgoing] | None:
         """A fresh snapshot for a local member whose view of the room this event changed.
@@ -806,16 +860,6 @@ class Hub:
 
     def get(self, meeting_id: MeetingId) -> RoomChannel | None:
         return self.rooms.get(meeting_id)
-
-    async def release(self, meeting_id: MeetingId) -> bool:
-        """Stop following a room with no connection on this worker (opened for one command):
-        the meeting goes on through the others. False if it has one (it stays)."""
-        channel = self.rooms.get(meeting_id)
-        if channel is None or channel.conns:
-            return False
-        del self.rooms[meeting_id]
-        await channel.stop()
-        return True
 
     async def _ended(self, channel: RoomChannel) -> None:
         self.rooms.pop(channel.meeting_id, None)

@@ -244,20 +244,17 @@ class Rooms:
         """Facilitator accounts taken off a meeting's team: in its running room, their
         co-facilitators become members (the command goes through the log, so every worker's
         replica agrees). A worker that does not follow the meeting (it runs on others) opens
-        the room for this one command and lets it go again."""
+        its room for the command, and follows it from then on, as it does a room its own
+        members have left: letting it go again would race with members joining through it."""
         if not accounts:
             return
         room = self.hub.get(meeting_id)
-        opened = False
         if room is None:
             if await self.log.last_seq(meeting_id) == 0:
                 return  # not running anywhere: the next ticket gives the role the team says
             room = await self.room(meeting_id)
-            opened = True
         if room is not None and not room.ended:
             await room.submit(None, LeftTeam(accounts=frozenset(accounts)))
-        if opened and await self.hub.release(meeting_id):
-            self._forget_room(meeting_id)
 
     async def open_live(self, meeting_id: MeetingId) -> None:
         """Open a room with its doors open and nobody in it yet (the demo meeting)."""

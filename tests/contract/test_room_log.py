@@ -754,6 +754,7 @@ async def connected(room: RoomChannel, worker: Hub, name: str, role: str = "memb
         room, None, sys.Join(member=MemberId(name), name=name, key=name, role=role, conn=link.id)
     )  # type: ignore[arg-type]
     room.attach(link)  # type: ignore[arg-type]
+    worker.workers.sessions.add(link.id)
     return link
 
 
@@ -887,3 +888,31 @@ def test_the_room_keys_outlive_the_age_limit_or_a_resume_window(tmp_path: Path) 
     for age, window, ttl in ((900, 120, 900), (60, 120, 180)):
         settings = Settings(data_dir=tmp_path, log_max_age_s=age, resume_window_s=window)
         assert log_limits(settings).ttl_s == ttl
+
+
+@pytest.mark.usefixtures("fast_timers", "fast_beats")
+async def test_a_member_whose_away_was_lost_goes_away_at_the_next_beats(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+) -> None:
+    """Ann's link on worker A closed, and the ``away`` its session appends was lost (an
+    append that failed). A is alive, so no other worker sends her away: A itself does, once
+    two beats in a row found her on a connection id of A's with no session behind it."""
+    log_a, log_b = two_worker_logs(LIMITS)
+    a, b = Hub(log=log_a), Hub(log=log_b)
+    try:
+        room_a = await a.room(ROOM, config_loader())
+        room_b = await b.room(ROOM, config_loader())
+        assert room_a is not None and room_b is not None
+        await connected(room_b, b, "host", "host")
+        ann = await connected(room_a, a, "ann")
+        await caught_up(room_b, seq=room_a.state.seq)
+        for _ in range(5):  # beats: a session that goes on is left alone
+            await asyncio.sleep(0.02 * UNIT)
+        assert room_b.state.members[MemberId("ann")].present
+        room_a.detach(ann)  # type: ignore[arg-type]
+        a.workers.sessions.discard(ann.id)  # the session ended; its Disconnect never landed
+        await until(lambda: not room_b.state.members[MemberId("ann")].present)
+        assert room_b.state.members[MemberId("host")].present
+    finally:
+        await a.close()
+        await b.close()

@@ -188,7 +188,7 @@ async def test_a_co_facilitator_taken_off_the_team_on_a_worker_without_the_meeti
     tmp_path: Path, redis_url: str
 ) -> None:
     """The edit reaches a worker that follows none of the meeting (it runs on the other one):
-    that worker opens the room for the command, and lets it go again."""
+    that worker opens the room for the command."""
     settings = Settings(data_dir=tmp_path / "data", room_log_url=redis_url)
     async with (
         serve(settings) as one,
@@ -213,6 +213,5 @@ async def test_a_co_facilitator_taken_off_the_team_on_a_worker_without_the_meeti
         assert edited.status_code == 200, edited.text
         await cole.event("role", m=cole.me, r="member")
         await host.event("role", m=cole.me, r="member")
-        assert rooms_two.hub.get(ours.id) is None  # let go again
         await host.say("the meeting goes on", cid="h1")
         await cole.event("msg", cid="h1")

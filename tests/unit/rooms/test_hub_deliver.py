@@ -57,3 +57,27 @@ def test_an_event_that_cannot_be_encoded_is_skipped_and_delivery_goes_on(
         assert len(member.got) == 1 and b"still here" in member.got[0]
     assert "not deliverable: msg TypeError" in caplog.text
     assert "\ud800" not in caplog.text
+
+
+def test_an_away_for_a_link_the_member_no_longer_uses_is_applied_and_not_delivered() -> None:
+    """Another worker decided ``away`` for Ann's old link while she came back on a new one:
+    the reducer folds it as nothing, and nobody is told she went."""
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
+    room.join("host", "host")
+    room.ok("host", p.Start(t="start"))
+    room.join("ann")
+    channel = RoomChannel(
+        meeting_id=MeetingId("r"), log=None, state=room.state, counters=Counters(), on_ended=_never
+    )  # type: ignore[arg-type]
+    host = Recorder("host")
+    channel.conns = {host.member: host}  # type: ignore[dict-item]
+    seq = room.state.seq
+    ann = room.state.members[MemberId("ann")]
+    stale = ev.Away(m=ann.id, conn="an-old-link", aud=ev.ROOM)
+    current = ev.Away(m=ann.id, conn=ann.conn or "", aud=ev.ROOM)
+    channel.deliver([Envelope(Seq(seq + 1), 1, stale)])
+    assert channel.state.seq == seq + 1 and host.got == []
+    assert channel.state.members[ann.id].present
+    channel.deliver([Envelope(Seq(seq + 2), 2, current)])
+    assert len(host.got) == 1 and b'"away"' in host.got[0]
+    assert not channel.state.members[ann.id].present
