@@ -66,6 +66,9 @@ def hint(kind: CrisisKind) -> str:
 
 _I = r"(?:i|im|i am|ive|i have|id|i would|i just|i really)"
 _I_FUTURE = r"(?:i'll|i will|imma|ima|i'ma|im a|i am a)"
+# The speaker, or a clause with the subject left out ("wanna die"); a lone "1" opening the
+# clause is a leetspeak "I" ("1 w4nt t0 d13"), which the matching form leaves as a digit.
+_SUBJ = rf"(?:{_I} |^ ?(?:1 )?)"
 _ADV = (
     r"(?:(?:really|just|honestly|still|so|actually|kinda|kind of|literally|seriously|truly|"
     r"fucking|fkn|genuinely|sometimes|also|even|only|legit|lowkey|rly|jus|jst|definitely|def|"
@@ -73,30 +76,37 @@ _ADV = (
     r"all|100%|highkey|deadass|fr|ngl|tbh|idk|keep) )*"
 )
 _WANT = (
-    r"(?:want|wanna|need|wish|would like|ready|am ready|planning|plan|decided|have decided|"
-    r"trying|try|intend|hope|have|got|gotta|should|could just|can just|want so bad|"
-    r"wish i could|wanting|have to|need to)"
+    r"(?:want|wanna|wnat|wamt|whant|wan|wanta|need|wish|would like|ready|am ready|planning|"
+    r"plan|decided|have decided|trying|try|intend|hope|have|got|gotta|should|could just|"
+    r"can just|want so bad|wish i could|wanting|have to|need to)"
 )
 # Future forms: "I'm going to die if I keep drinking" predicts, it does not intend; these take
 # only intent verbs, or a bare "die" in a clause without "if".
 _FUTURE = r"(?:going|gonna|about|will|ll|might|may|am going|m going|finally going)"
-_TO = r"(?: to| 2| too| ta)?"
+_TO = r"(?: to| 2| too| ta|2)?"
 _DIE_BARE = r"(?:die|dye|be dead|be gone)"
 _DIE = (
     r"(?:not be here|not be alive|not exist|stop existing|stop living|"
     r"disappear(?! from| for)|end it|end it all|end things|end everything|end my life|"
-    r"end this life|end my suffering|take my (?:own )?life|kill myself|kil myself|off myself|"
+    r"end this life|end my suffering|take my (?:own )?life|kill myself|kl myself|off myself|"
+    r"end myself|"
     r"unalive myself|unalive|hang myself|shoot myself|jump off (?:a|the|my|this) \w+|"
     r"jump in front of|jump(?= *$| *[.,!]| from| tonight| rn| right now)|overdose|od|"
     r"sleep forever|go to sleep forever|"
     r"(?:go to |fall )?(?:sleep|asleep) (?:and|&) (?:never|not) wake up|never wake up|"
     r"not wake up|leave this world|"
     r"give up on life|commit suicide|commit sewerslide|sewerslide|ctb|"
-    r"drink (?:myself )?(?:until|till|til) i die|drink myself to death|"
-    r"use (?:until|till|til) (?:i die|i od|my heart stops)|"
+    r"(?:drink|use|keep using|keep drinking) (?:myself )?(?:until|till|til) "
+    r"(?:i die|im dead|i am dead|it kills me|i od|my heart stops)|drink myself to death|"
+    r"(?:take|swallow|down|shoot|shoot up|snort) everything (?:i have|i got|ive got|i have left|"
+    r"thats left|in the (?:house|cabinet|medicine cabinet))"
+    r"(?=[^a-z0-9]*$| and (?:go to sleep|sleep|die|be done|end it|not wake up|never wake up)|"
+    r" tonight| at once)|"
     r"(?:take|swallow|down|do|shoot|use|snort) (?:all|every|every single|every one of|all of|"
     r"the whole|the rest of|the entire)(?: \w+){0,3}? (?:pills?|meds|tablets|them|it|bottle|"
-    r"bag|gram|bundle|stash|supply)|(?:take|swallow|down|do|use) (?:them|it) all(?: at once)?|"
+    r"bag|gram|bundle|stash|supply)|"
+    # "(i want to) take it all in" is a newcomer listening
+    r"(?:take|swallow|down|do|use) (?:them|it) all(?: at once)?(?! in(?! (?:one|a|an|the) ))|"
     r"(?:take|swallow|down) (?:a|the) whole bottle|slit my wrists|cut my wrists|be gone forever)"
 )
 _AFTER = r"(?! *(?:if|unless|of|from|laughing|with|between|on cake|inside))"
@@ -112,6 +122,12 @@ _DRUG = (
     r"ambien|klonopin|valium|benzos?|sleeping pills|sleeping tablets|antidepressants|insulin|"
     r"methadone|suboxone|morphine|codeine|lithium|seroquel|gabapentin|"
     r"adderall|coke|meth|my prescription|my script)"
+)
+# Named substances only (not "stuff", "them", "bag"): "too much of the stuff" is not a drug.
+_DRUG_NAME = (
+    r"(?:pills?|tablets?|meds|xanax|xans|bars|oxys?|percs?|roxys?|fent|fentanyl|heroin|dope|"
+    r"tylenol|paracetamol|ambien|klonopin|valium|benzos?|sleeping pills|methadone|morphine|"
+    r"codeine|seroquel|gabapentin|adderall|coke|cocaine|meth|crack|ketamine|ghb|insulin)"
 )
 _THIRD = (
     r"(?:he|she|they|hes|shes|theyre|he is|she is|they are|someone|somebody|someones|"
@@ -157,11 +173,11 @@ def _rule(kind: CrisisKind, pattern: str, **flags: bool) -> Rule:
 
 RULES: tuple[Rule, ...] = (
     # --- suicide --------------------------------------------------------------------------------
-    _rule("suicide", rf"(?:{_I} |^ ?){_ADV}{_WANT}{_TO} {_ADV}(?:{_DIE}|{_DIE_BARE}){_AFTER}"),
-    _rule("suicide", rf"(?:(?:{_I} |^ ?){_ADV}{_FUTURE}{_TO}|{_I_FUTURE}) {_ADV}{_DIE}{_AFTER}"),
+    _rule("suicide", rf"{_SUBJ}{_ADV}{_WANT}{_TO} {_ADV}(?:{_DIE}|{_DIE_BARE}){_AFTER}"),
+    _rule("suicide", rf"(?:{_SUBJ}{_ADV}{_FUTURE}{_TO}|{_I_FUTURE}) {_ADV}{_DIE}{_AFTER}"),
     _rule(
         "suicide",
-        rf"(?:(?:{_I} |^ ?){_ADV}{_FUTURE}{_TO}|{_I_FUTURE}) {_ADV}{_DIE_BARE}{_AFTER}",
+        rf"(?:{_SUBJ}{_ADV}{_FUTURE}{_TO}|{_I_FUTURE}) {_ADV}{_DIE_BARE}{_AFTER}",
         conditional_clause=True,
     ),
     _rule(
@@ -189,11 +205,13 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "suicide",
-        r"(?:thinking|thought|think|considering|contemplating|planning|plan) (?:about |of |on )?"
+        r"(?:thinking|thought|think|considering|contemplating|planning|plan) "
+        r"(?:about |bout |abt |of |on )?"
         r"(?:driving (?:\w+ ){0,2}(?:off|into)|crashing my car|walking into traffic|"
         r"stepping in front of|jumping (?:off|from|in front)|hanging my ?self|drowning my ?self|"
         r"shooting my ?self|slitting my|overdosing on purpose|taking (?:all )?my pills|"
-        r"ending it|ending my life|killing my ?self|suicide|sucide|suicde)",
+        r"ending it|ending my life|killing my ?self|suicide|sucide|suicde|sewerslide|"
+        r"unaliving my ?self)",
     ),
     _rule(
         "suicide",
@@ -227,8 +245,11 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "suicide",
-        r"(?:kill myself|end it all|end my life|end it) (?:tonight|today|right now|rn|now|"
-        r"this weekend|tomorrow)",
+        # two branches, so that the prefilter can still list every phrase (up to 64 a branch)
+        r"(?:kill myself|end it all|end my life|end it|commit suicide) "
+        r"(?:tonight|today|right now|rn|now|this weekend|tomorrow)"
+        r"|(?:commit sewerslide|end myself|unalive myself|take my (?:own )?life|off myself) "
+        r"(?:tonight|today|right now|rn|now|this weekend|tomorrow)",
     ),
     _rule(
         "suicide",
@@ -266,6 +287,8 @@ RULES: tuple[Rule, ...] = (
         r"(?<!had )(?<!was )(?:no|nothing|no reason|no point|nothing left|no purpose)"
         r"(?: left)?(?: for me)? (?:to|of|in) (?:live|living|live for|go on|going on|be alive|"
         r"being alive|keep going|stay alive|wake up for)"
+        r"|(?<!had )(?<!was )no (?:point|reason) (?:living|being alive|staying alive)"
+        r"(?! (?:in|like|with|for|at|under|as|on|through)(?![a-z]))"
         r"|(?:whats|what is) the point (?:of|in) (?:living|being alive|life|going on|anything)"
         r"|life (?:isnt|is not|aint|is no longer|isnt even) worth (?:living|it)"
         r"|(?:dont|do not|cant|cannot) see (?:a|any) (?:way out|reason to live|future|point)"
@@ -284,9 +307,10 @@ RULES: tuple[Rule, ...] = (
         "suicide",
         r"(?:i keep|i cant stop|i cannot stop|cant stop|ive been|i have been|i've been|im|i am|"
         r"been|keep|constantly|always|i|seriously) (?:seriously |constantly |always |really )?"
-        r"(?:thinking|think|dreaming|fantasi[sz]ing) (?:about|of) (?:suicide|killing myself|"
-        r"ending (?:it|my life|things|it all)|dying|taking my (?:own )?life|offing myself|"
-        r"not being here|jumping|hanging myself|overdosing|how to die|ways to die)"
+        r"(?:thinking|think|dreaming|fantasi[sz]ing) (?:about|bout|abt|of) "
+        r"(?:suicide|killing myself|ending (?:it|my life|things|it all)|dying|"
+        r"taking my (?:own )?life|offing myself|not being here|jumping|hanging myself|"
+        r"overdosing|how to die|ways to die)"
         r"|(?:googling|looking up|researching|searching|reading about) (?:ways|how|the best way)"
         r" to (?:die|kill myself|end it|overdose|od|hang myself)",
     ),
@@ -304,6 +328,10 @@ RULES: tuple[Rule, ...] = (
         r"|(?:wrote|written|writing|write|finished) (?:my|a|the) (?:suicide note|goodbye "
         r"(?:letter|note)s?|note to my (?:kids|family|wife|husband|mom|parents)|last letters?)"
         r"|(?:have|made|got|i have) a plan (?:to|for) (?:die|end it|kill myself|my death)"
+        r"|(?:(?<=have a )|(?<=got a ))plan and (?:the|a|some|enough) (?:pills|rope|gun|noose|"
+        r"razor|blade|means)"
+        r"|(?:(?<=have the )|(?<=got the )|(?<=have enough )|(?<=got enough ))"
+        r"(?:pills|rope|gun|noose) and a plan"
         r"|(?:planning|planned) my (?:suicide|death|exit)",
     ),
     _rule(
@@ -323,7 +351,10 @@ RULES: tuple[Rule, ...] = (
         r"goodbye (?:forever|cruel world|world)|this is (?:goodbye|my goodbye|the end)|"
         r"final goodbye|my last (?:goodbye|message|day alive|night alive|day on earth)|"
         r"wont be (?:here|around) (?:tomorrow|much longer|anymore|for long)|"
-        r"(?:you )?wont (?:see|hear from) me (?:again|anymore)",
+        r"(?:you )?wont (?:see|hear from) me (?:again|anymore)|"
+        r"(?:(?<=im )|(?<=am ))not (?:gonna|going to) be (?:here|around|alive) "
+        r"(?:much longer|for long|tomorrow|by morning)(?!.*(?:leav|head out|heading out|go now|"
+        r"to go|battery|meeting|shift|work|class|call|phone|signal|wifi))",
     ),
     _rule(
         "suicide",
@@ -338,6 +369,7 @@ RULES: tuple[Rule, ...] = (
         r"|(?:i )?give up on (?:life|living|everything|myself)"
         r"|(?:cant|can't|cannot) (?:go on|keep going|keep living|do life)(?: \w+)? "
         r"(?:anymore|any longer|much longer)|(?:cant|cannot) go on living"
+        r"|(?:cant|cannot) go on(?=[^a-z0-9]*$)"
         r"|(?:tired|sick) of (?:living|being alive|life|existing)(?! like)",
     ),
     _rule(
@@ -365,13 +397,65 @@ RULES: tuple[Rule, ...] = (
         r"up|od|overdose|make it|survive|live or die|drop dead)",
         negatable=False,
     ),
+    # Reviewed misses: the clause's own subject, the euphemisms on their own, plans and means.
+    _rule(
+        "suicide",
+        rf"{_SUBJ}{_ADV}deserve{_TO} {_ADV}(?:die|dye|be dead|not (?:live|be alive|exist))"
+        r"(?! *(?:if|unless|for (?:eating|saying|being)|of|laughing))",
+    ),
+    _rule(
+        "suicide",
+        rf"{_SUBJ}{_ADV}(?:dont|do not) deserve to (?:live|be alive|exist)(?! *(?:if|unless|like))",
+        negatable=False,
+    ),
+    _rule(
+        "suicide",
+        # alone in its clause: "suicidal.", "sucidal rn", "sewerslide" (no optional words before
+        # it: the prefilter needs the word itself at the clause start)
+        rf"^ ?(?:{_SUICIDAL}|sewerslide)"
+        r"(?: (?:rn|right now|today|tonight|again|atm|af|asf|thoughts again))?(?=[^a-z0-9]*$)"
+        r"|(?:unalive|unaliving) my ?self",
+    ),
+    _rule(
+        "suicide",
+        r"(?:tonights|tonight is|tonites|tonite is) the night(?: that)? i "
+        r"(?:(?:finally|actually) )?(?:do it|end it|end it all|go through with it)(?=[^a-z0-9]*$)",
+    ),
+    _rule(
+        "suicide",
+        # relapse as a way out: "gonna relapse and hopefully not wake up"
+        r"(?:hopefully|with any luck|and maybe) (?:i )?(?:not|never|dont|wont|will not|do not) "
+        r"(?:wake up|make it|survive|come back)(?=[^a-z0-9]*$| (?:tomorrow|tonight|this time|again)"
+        r"(?![a-z])| and)"
+        r"|(?:hopefully|with any luck) (?:i )?(?:just )?(?:die|od|overdose)"
+        r"(?=[^a-z0-9]*$| (?:tonight|this time|in my sleep)(?![a-z])| and)",
+        negatable=False,
+    ),
+    _rule(
+        "suicide",
+        # at the edge: "i'm standing on the ledge" (not "at the bridge", which may be a place).
+        # The speaker is a look-behind here and below: look-arounds give the prefilter no atoms,
+        # so it gates on the rare words ("ledge") rather than on "im" or "i am".
+        r"(?:(?<=standing )|(?<=sitting )|(?<=im )|(?<=am )|(?<=climbed )|(?<=climbing )|"
+        r"(?<=out ))(?:on|onto|out on) (?:a|the|my|this) "
+        r"(?:ledge|window ledge|edge of (?:the|a|this) (?:roof|bridge|building|cliff|balcony))"
+        r"|(?:on|climbed|climbing) (?:over )?(?:the )?(?:wrong|other|outside) side of the "
+        r"(?:railing|fence|barrier)",
+    ),
+    _rule(
+        "suicide",
+        # giving possessions away, with nothing after it that explains it (a move, a clear-out)
+        r"(?:(?<=im )|(?<=am )|(?<=been )|(?<=started ))giving away (?:all )?(?:of )?my "
+        r"(?:things|stuff|belongings|possessions|pets|dog|cat)"
+        r"(?=[^a-z0-9]*$| (?:because|cause|cuz|since|as) i (?:wont|will not|dont|do not) need)",
+    ),
     # --- self-harm -------------------------------------------------------------------------------
     _rule(
         "self_harm",
-        rf"(?:(?:{_I} |^ ?){_ADV}(?:{_WANT}|{_FUTURE}){_TO}|{_I_FUTURE}) {_ADV}"
+        rf"(?:{_SUBJ}{_ADV}(?:{_WANT}|{_FUTURE}){_TO}|{_I_FUTURE}) {_ADV}"
         r"(?:cut|hurt|harm|burn|cut up|scratch) "
         r"(?:myself|my ?self|my (?:arms?|wrists?|legs?|thighs?|skin))"
-        rf"|(?:(?:{_I} |^ ?){_ADV}(?:{_WANT}|{_FUTURE}){_TO}|{_I_FUTURE}) {_ADV}"
+        rf"|(?:{_SUBJ}{_ADV}(?:{_WANT}|{_FUTURE}){_TO}|{_I_FUTURE}) {_ADV}"
         r"(?:cut|self harm|selfharm|sh)"
         r"(?= *(?:$|[,.!?]|again|tonight|so bad|rn|right now|now|badly))",
     ),
@@ -384,7 +468,8 @@ RULES: tuple[Rule, ...] = (
     _rule("self_harm", r"(?:cut|slit|slashed|sliced) (?:my|both) wrists"),
     _rule(
         "self_harm",
-        r"(?:im|i am|i keep|been|ive been|i've been) (?:\w+ )?(?:cutting|harming|hurting|burning|"
+        r"(?:im|i am|i keep|been|ive been|i've been) (?:(?!not |never |no )\w+ )?"
+        r"(?:cutting|harming|hurting|burning|"
         r"scratching) (?:myself|my ?self|again)"
         r"|(?:cutting|self harming|selfharming|self harm|sh) again"
         r"|(?:relapsed|slipped) (?:on|with|into|back into) (?:cutting|self harm|selfharm|sh|"
@@ -393,18 +478,38 @@ RULES: tuple[Rule, ...] = (
         r"(?:is|are|r) (?:so |really |too |very )?(?:strong|bad|loud|intense|much)"
         r"|(?:wont|will not|cant|cannot|can't) stop (?:the )?bleeding",
     ),
+    _rule(
+        "self_harm",
+        # "i feel like hurting myself", "i feel like cutting" (not "cutting back", "cutting carbs")
+        r"(?:(?<=feel like )|(?<=feeling like ))(?:hurting|cutting|harming|burning|scratching) "
+        r"(?:myself|my (?:arms?|wrists?|legs?|thighs?|skin))"
+        r"|(?:(?<=feel like )|(?<=feeling like ))(?:cutting|self harming|selfharming|sh)"
+        r"(?=[^a-z0-9]*$| (?:again|tonight|so bad|rn|right now|now)(?![a-z]))"
+        # "i'm cutting" with nothing after it but a time: "i'm cutting rn"
+        r"|(?:(?<=im )|(?<=am )|(?<=been ))(?:(?:still|literally|actually|really|currently) )?"
+        r"cutting(?=[^a-z0-9]*$| (?:rn|right now|tonight|now|as we speak)[^a-z0-9]*$)",
+    ),
+    _rule(
+        "self_harm",
+        r"(?:knife|blade|razor|razor blade)s? (?:is|s|are|r) (?:already )?(?:in my hand|"
+        r"against my (?:wrist|skin|arm|throat|leg)|on my (?:wrist|throat|skin))"
+        r"|(?:holding|pressing|put|got) (?:a|the|my) (?:knife|blade|razor) (?:to|against|on) my "
+        r"(?:wrist|skin|arm|throat|leg)s?",
+    ),
     # --- overdose --------------------------------------------------------------------------------
     _rule(
         "overdose",
         rf"(?:took|swallowed|downed|ate|popped|shot|shot up|snorted|injected|used|mixed) "
         rf"{_ADV}{_QUANT}(?: of)?(?: my| the| his| her| those| these| our)? "
         rf"{_DRUG}"
-        r"|(?:took|swallowed|downed|ate|popped) (?:everything|every pill|the rest of (?:my|the) "
-        r"\w+)(?: (?:i had|in|from|left))?"
+        r"|(?:took|swallowed|downed|popped|shot up|snorted|injected) (?:everything|every pill|"
+        r"the rest of (?:my|the) \w+)(?: (?:i had|in|from|left))?"
+        r"|ate (?:every pill|the rest of (?:my|the) (?:pills|meds|tablets))"
         r"|(?:mixed|mixing|took|taking|on) (?:\w+ ){0,2}(?:xanax|xans|bars|benzos?|klonopin|"
         r"valium|pills|oxys?|percs?|fent|heroin|dope|methadone) (?:and|with|plus) (?:\w+ ){0,2}"
         r"(?:alcohol|booze|vodka|drinking|drank|beer|wine|whiskey|xanax|benzos?|fent|heroin|"
-        r"dope|oxys?|percs?)(?= .{0,40}(?:weird|strange|dizzy|numb|cant|scared|help|breath))"
+        r"dope|oxys?|percs?)(?= .{0,40}(?:weird|strange|dizzy|numb|cant|scared|help|breath|dying|"
+        r"gonna die|going to die|about to die|passing out|pass out))"
         r"|(?:took|swallowed|downed|popped|shot|shot up|snorted|injected)"
         r" (?:way |just |probably )?(?:too much|too many|more than (?:usual|normal|i should|i "
         r"usually do)|way more than (?:usual|normal|i should|i usually do))"
@@ -437,6 +542,28 @@ RULES: tuple[Rule, ...] = (
         r"wont slow down|feels weird)"
         r"|lips (?:are |r )?(?:blue|turning blue)",
         needs_cue=True,
+    ),
+    _rule(
+        "overdose",
+        # "i just did way too much fentanyl": with a drug named, and only when it is happening
+        rf"(?:did|used|took|smoked|snorted|shot|shot up|injected|swallowed|popped) "
+        r"(?:way |just |probably |definitely )?(?:too much|too many|way too much|way too many|"
+        r"more than (?:usual|normal|i should)) (?:of )?(?:my |the |that |this )?"
+        rf"{_DRUG_NAME}(?!.*(?<![a-z])(?:lol|haha|lmao|jk)(?![a-z]))",
+        needs_cue=True,
+    ),
+    _rule(
+        "overdose",
+        # "i'm shooting the whole bag tonight"
+        r"(?:im|i am|^ ?)(?: (?:just|about to|gonna|going to))? ?"
+        r"(?:shooting|shooting up|snorting|injecting|slamming) (?:up )?(?:the whole|the entire|"
+        r"the rest of|all of|every single|all|every)(?: (?:my|the|this|that))?(?: \w+)? "
+        r"(?:bag|bags|bundle|stash|supply|gram|grams|fent|fentanyl|heroin|dope)",
+    ),
+    _rule(
+        "overdose",
+        r"(?:(?:im|i am)|my (?:lips|fingers|face) (?:are|is|r)) (?:turning|going) blue"
+        r"(?! (?:in the face|from|with|because|cause|lol|haha))",
     ),
     # --- immediate danger -----------------------------------------------------------------------
     _rule(
