@@ -9,10 +9,12 @@ Public API (what the rooms core calls):
 - ``crisis_hint(kind)``: the facilitator alert's suggested response
 - ``matching_form(text)``: what to keep in ``ScreenContext.recent``
 - ``pseudonym_problem(name, facilitator_names)``, ``is_confusable(a, b)``: join-time checks
+- ``name_content_problem(name, pipeline)``, ``name_crisis(name, pipeline)``: what a name says
 - ``load_resources(path, locale) -> CareCard``: the crisis resources card
 """
 
 from .context import ScreenContext
+from .names import name_content_problem, name_crisis
 from .normalise import display_form, matching_form
 from .pipeline import Pipeline, Stage, default_pipeline, without_reviewer
 from .policy import Policy, PolicyError
@@ -43,6 +45,8 @@ __all__ = [
     "is_confusable",
     "load_resources",
     "matching_form",
+    "name_content_problem",
+    "name_crisis",
     "pseudonym_problem",
     "without_reviewer",
 ]

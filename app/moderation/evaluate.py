@@ -30,7 +30,7 @@ from .context import ScreenContext
 from .embed import Array, Encoder, single_threaded_blas
 from .pipeline import Pipeline, default_pipeline
 from .report import REPORT_CATEGORIES, report_categories
-from .semantic import SemanticCrisis, screens_after_delivery, worth_screening
+from .semantic import SemanticCrisis, screens_semantically, worth_screening
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "moderation" / "cases.jsonl"
@@ -135,7 +135,7 @@ def score(
         predicted = set(report_categories(verdict))
         if (
             semantic is not None
-            and screens_after_delivery(verdict)
+            and screens_semantically(verdict)
             and worth_screening(verdict.text)
             and semantic.judge(verdict.text) is not None
         ):

@@ -110,6 +110,16 @@ class Pipeline:
         results = [r for stage in self._stages if (r := stage.check(msg, ctx)) is not None]
         return combine(msg, results)
 
+    def crisis(self, text: str, ctx: ScreenContext) -> CrisisKind | None:
+        """The crisis kind of ``text`` by the crisis stage alone, or None: for text refused
+        before it could be screened (too long, sent too fast, a report's reason), which
+        reaches nobody but may still be a cry for help."""
+        msg = Message.of(text)
+        for stage in self._stages:
+            if stage.name == "crisis" and (r := stage.check(msg, ctx)) is not None:
+                return r.crisis_kind
+        return None
+
 
 _OK: frozenset[Category] = frozenset({"ok"})
 

@@ -40,7 +40,8 @@ __all__ = [
     "Score",
     "SemanticCrisis",
     "load_seeds",
-    "screens_after_delivery",
+    "reaches_the_room",
+    "screens_semantically",
     "worth_screening",
 ]
 
@@ -152,9 +153,20 @@ class SemanticCrisis:
         return score.kind
 
 
-def screens_after_delivery(verdict: Verdict) -> bool:
+def screens_semantically(verdict: Verdict) -> bool:
     """Whether the semantic screen looks at a message with this verdict: one the rules did
-    not already flag as a crisis (the card and alert are out) and that reaches the room
-    (allowed, redacted, or sent despite a privacy warning). Held messages are read by a
-    facilitator anyway; blocked ones are not delivered."""
-    return not verdict.crisis and verdict.action in ("allow", "redact", "warn")
+    not already flag as a crisis (the card and alert are out), whatever happens to it.
+    Delivered or not (held for review, blocked), crisis language in it gets the card and the
+    alert. (The rooms leave out a message answered with a privacy warning until its sender
+    sends it anyway: its personal data is not kept for the screen meanwhile.) Except one held
+    or blocked as harassment: "go kill yourself" is near a cry for help to the model, and the
+    card would go to the harasser, the alert name them as the one in danger."""
+    if verdict.crisis:
+        return False
+    return verdict.action in ("allow", "redact", "warn") or "harassment" not in verdict.categories
+
+
+def reaches_the_room(verdict: Verdict) -> bool:
+    """Whether a message with this verdict is posted at once (allowed or redacted; a warned
+    one is, once its sender confirms): its care waits for it to be in the room."""
+    return verdict.action in ("allow", "redact")

@@ -84,6 +84,9 @@ class Concern:
     hint: str
     card: dict[str, Any] | None = None
     delivered: bool = True
+    name: str = ""
+    """The sender's name: if they are no longer in the room (they left right after), the
+    facilitators still get the alert, under this name."""
 
 
 @dataclass(frozen=True, slots=True)

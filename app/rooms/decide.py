@@ -72,6 +72,14 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
         )
     me = state.member(actor)
     if me is None:
+        if isinstance(cmd, sys.Concern) and cmd.name and actor is not None:
+            # The sender left before their care was decided: no card to give, but the
+            # facilitators still learn that someone may be in danger.
+            return (
+                ev.Alerted(
+                    kind=cmd.crisis, m=actor, n=cmd.name, cid=cmd.cid, hint=cmd.hint, aud=FAC
+                ),
+            )
         return NOT_HERE
     if isinstance(cmd, sys.Reconnect):
         return (ev.Back(m=me.id, conn=cmd.conn, aud=_presence(state, me.id)),)

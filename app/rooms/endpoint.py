@@ -15,9 +15,11 @@ import contextlib
 import logging
 import secrets
 from collections import deque
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from limits import parse
 from pydantic import ValidationError
 from starlette.datastructures import Headers
@@ -26,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from app.auth.tickets import TicketError, TicketExpired
 from app.rooms import codec
 from app.rooms import protocol as p
-from app.rooms.commands import Disconnect, Join, Reconnect
+from app.rooms.commands import Disconnect, Join, Post, Reconnect
 from app.rooms.connection import (
     TOO_SLOW,
     Connection,
@@ -101,6 +103,9 @@ class Session:
         self.conn: Connection | None = None
         # Made on first use: most members of a meeting never send a message.
         self.recent: deque[str] | None = None
+        self.cared: deque[str] | None = None
+        """Messages (cids) whose crisis care went out although they were refused before
+        screening: the same message sent again brings no second card and alert."""
         self.violations: deque[float] | None = None
 
     # -- sending ---------------------------------------------------------------------------
@@ -211,6 +216,10 @@ class Session:
             await self.ws.close(*JOIN_CLOSE["name_taken"])
             return False
         self._attach(room, me, replay=None)
+        if me.role == "member" and (care := rooms.name_care(me.name)) is not None:
+            # A name that is a cry for help is not refused (app.moderation.names): the member
+            # gets the card, and the facilitators the alert, as for such a message.
+            await room.submit(me.id, care)
         return True
 
     async def _room_gone(self, room: RoomChannel) -> bool:
@@ -334,7 +343,10 @@ class Session:
             cmd = p.COMMANDS.validate_json(text)
         except ValidationError as exc:
             code = _frame_error_code(exc)
-            self.error(code, "That frame is not a valid command.")
+            refused = _refused_say(text) if code == "too_long" else None
+            self.error(code, "That frame is not a valid command.", cid=refused and refused[1])
+            if refused is not None:
+                await self._care_for_refused(*refused)
             if self.violation():
                 await self._policy_close()
                 return False
@@ -347,6 +359,8 @@ class Session:
             cid = cmd.cid if isinstance(cmd, p.Say) else None
             retry = await self.rooms.retry_after(item, *keys)
             self.error("rate_limited", "Slow down a little.", cid=cid, retry=retry)
+            if isinstance(cmd, p.Say):
+                await self._care_for_refused(cmd.x, cmd.cid)
             if self.violation():
                 await self._policy_close()
                 return False
@@ -358,6 +372,9 @@ class Session:
             return True
         if isinstance(cmd, p.Say):
             return await self._say(cmd)
+        if isinstance(cmd, p.Report) and cmd.why:
+            # Read by facilitators only, but a reason can be a cry for help of its own.
+            await self._care_for_refused(cmd.why, "")
         result = await room.submit(member, cmd)
         if isinstance(result, Rejection):
             self.error(result.code, result.msg, retry=result.retry)
@@ -375,6 +392,7 @@ class Session:
         assert room is not None and member_id is not None
         if len(cmd.x) > self.rooms.limits.max_text_chars:
             self.error("too_long", "That message is too long.", cid=cmd.cid)
+            await self._care_for_refused(cmd.x, cmd.cid)
             return True
         me = room.state.members.get(member_id)
         if me is None:
@@ -383,6 +401,11 @@ class Session:
             self.reply({"t": "dup", "cid": cmd.cid})
             return True
         post, matching, care = self.rooms.screen(room, me, cmd, list(self.recent or ()))
+        if care is not None and self.cared is not None and cmd.cid in self.cared:
+            # Its care went out when it was first refused (sent too fast): not twice.
+            care = None
+            if isinstance(post, Post):
+                post = replace(post, crisis=None, hint="", card=None)
         if isinstance(post, dict):
             self.reply(post)
             if care is not None:
@@ -410,6 +433,27 @@ class Session:
                 await room.submit(member_id, care)
         return True
 
+    async def _care_for_refused(self, text: str, cid: str) -> None:
+        """Crisis language in text refused before it was screened (too long, sent too fast)
+        or that reaches only facilitators (a report's reason): the sender gets the care card
+        and the facilitators the alert all the same. Such frames are few: past 10 refused
+        ones a minute the connection closes."""
+        room, member_id = self.room, self.member
+        assert room is not None and member_id is not None
+        me = room.state.members.get(member_id)
+        if me is None:
+            return
+        care = self.rooms.crisis_care(room, me, text, cid)
+        if care is None:
+            return
+        if cid:
+            if self.cared is None:
+                self.cared = deque(maxlen=16)
+            if cid in self.cared:
+                return
+            self.cared.append(cid)
+        await room.submit(member_id, care)
+
     # -- closing ---------------------------------------------------------------------------
 
     async def finish(self) -> None:
@@ -426,6 +470,22 @@ class Session:
 
 def _noop() -> None:
     return None
+
+
+def _refused_say(text: str) -> tuple[str, str] | None:
+    """The text and cid of a ``say`` frame refused as too long by the schema, if it is one."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if (
+        not isinstance(frame, dict)
+        or frame.get("t") != "say"
+        or not isinstance(frame.get("x"), str)
+    ):
+        return None
+    cid = frame.get("cid")
+    return frame["x"], cid if isinstance(cid, str) and 0 < len(cid) <= 40 else ""
 
 
 def _frame_error_code(exc: ValidationError) -> str:

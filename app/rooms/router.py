@@ -19,6 +19,7 @@ from app.auth.tickets import device_hash
 from app.meetings.runtime import RecentViews
 from app.meetings.service import meeting_access
 from app.moderation.impersonation import pseudonym_problem
+from app.moderation.names import name_content_problem
 from app.rooms import protocol
 from app.rooms.endpoint import room_socket
 from app.rooms.service import Rooms
@@ -105,7 +106,10 @@ async def create_ticket(
         if body.name is None:
             raise _problem(422, "name_required", "Choose a name to use in this meeting.")
         name = clean_name(body.name)
-        problem = pseudonym_problem(name, meeting.facilitator_names)
+        # Its form, then what it says, by the chat's stages (none with moderation off).
+        problem = pseudonym_problem(name, meeting.facilitator_names) or name_content_problem(
+            name, rooms.pipeline
+        )
         if problem is not None:
             raise _problem(422, "name_refused", problem)
     else:

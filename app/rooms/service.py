@@ -30,7 +30,8 @@ from app.moderation.after_delivery import AfterDeliveryScreen, Outcome
 from app.moderation.context import ScreenContext
 from app.moderation.crisis import CrisisKind, crisis_hint, crisis_kind
 from app.moderation.impersonation import skeleton
-from app.moderation.semantic import screens_after_delivery
+from app.moderation.names import name_crisis
+from app.moderation.semantic import reaches_the_room, screens_semantically
 from app.ratelimit import SweptMemoryStorage
 from app.rooms import protocol as p
 from app.rooms.commands import Concern, LeftTeam, Post
@@ -139,6 +140,11 @@ class Delivered:
     room: RoomChannel
     member: MemberId
     cid: str
+    name: str
+    """The sender's name, for the facilitators' alert should they have left by then."""
+    in_room: bool = True
+    """Whether the message is posted at once; if not (held, blocked, warned), the care goes
+    out without waiting for it to be in the room."""
 
 
 ConfigLoader = Callable[[MeetingId], Awaitable[tuple[RoomConfig, RoomMeta] | None]]
@@ -276,18 +282,8 @@ class Rooms:
         ``delivered=False``."""
         if self.pipeline is None:
             return Post(cid=cmd.cid, text=cmd.x), None, None
-        meta = self.meta.get(room.meeting_id, RoomMeta())
-        policy = meta.policy if meta.policy is not None else self.default_policy
-        ctx = ScreenContext(
-            role=me.role,
-            policy=policy,
-            recent=tuple(recent),
-            facilitator_names=meta.facilitator_names,
-            confirmed=cmd.ok,
-            joined_s_ago=max(0.0, (self.hub.clock() - me.joined_at) / 1000),
-            sent_count=me.sent,
-            trusted=me.trusted,
-        )
+        ctx = self._context(room, me, recent, confirmed=cmd.ok)
+        policy = ctx.policy
         started = time.perf_counter()
         verdict = self.pipeline.screen(cmd.x, ctx)
         if self.on_verdict is not None:
@@ -302,6 +298,15 @@ class Rooms:
                 card=self.care_card,
                 delivered=False,
             )
+        warned = verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok
+        if self.semantic is not None and screens_semantically(verdict) and not warned:
+            # Crisis language the rules missed gets its care whatever happens to the message;
+            # one answered with a privacy warning is read when its sender sends it anyway, so
+            # that personal data they did not agree to send is not kept for the screen.
+            self.semantic.submit(
+                verdict.text,
+                Delivered(room, me.id, cmd.cid, me.name, in_room=reaches_the_room(verdict)),
+            )
         if verdict.action == "block":
             return (
                 {
@@ -314,7 +319,7 @@ class Rooms:
                 None,
                 care,
             )
-        if verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok:
+        if warned:
             return (
                 {
                     "t": "warn",
@@ -325,8 +330,6 @@ class Rooms:
                 None,
                 care,
             )
-        if self.semantic is not None and screens_after_delivery(verdict):
-            self.semantic.submit(verdict.text, Delivered(room, me.id, cmd.cid))
         return (
             Post(
                 cid=cmd.cid,
@@ -344,6 +347,45 @@ class Rooms:
             care,
         )
 
+    def _context(
+        self, room: RoomChannel, me: Member, recent: list[str], *, confirmed: bool
+    ) -> ScreenContext:
+        meta = self.meta.get(room.meeting_id, RoomMeta())
+        return ScreenContext(
+            role=me.role,
+            policy=meta.policy if meta.policy is not None else self.default_policy,
+            recent=tuple(recent),
+            facilitator_names=meta.facilitator_names,
+            confirmed=confirmed,
+            joined_s_ago=max(0.0, (self.hub.clock() - me.joined_at) / 1000),
+            sent_count=me.sent,
+            trusted=me.trusted,
+        )
+
+    def crisis_care(self, room: RoomChannel, me: Member, text: str, cid: str) -> Concern | None:
+        """The care for crisis language in ``text`` that is not screened as a message (refused
+        before screening, or a report's reason): a ``Concern`` with ``delivered=False``, or
+        None. The crisis rules only: the rest of the pipeline judges what reaches a room."""
+        if self.pipeline is None:
+            return None
+        kind = self.pipeline.crisis(text, self._context(room, me, [], confirmed=False))
+        if kind is None:
+            return None
+        return Concern(
+            cid=cid, crisis=kind, hint=crisis_hint(kind), card=self.care_card, delivered=False
+        )
+
+    def name_care(self, name: str) -> Concern | None:
+        """The care for crisis language in a member's name (``name_crisis``), or None."""
+        if self.pipeline is None:
+            return None
+        kind = name_crisis(name, self.pipeline)
+        if kind is None:
+            return None
+        return Concern(
+            cid="", crisis=kind, hint=crisis_hint(kind), card=self.care_card, delivered=False
+        )
+
     def _late_crisis(self, delivered: Delivered, kind: CrisisKind) -> None:
         """On the event loop: the semantic screen found a crisis in a delivered message."""
         task = asyncio.get_running_loop().create_task(self._care_after(delivered, kind))
@@ -354,9 +396,18 @@ class Rooms:
         """Send the card and the alert the rules path would have sent (``Concern`` yields the
         same events). The screen usually finishes after the message is in the room; when it
         is not there yet, wait for the room's next event and try again (twice). A message
-        still not there was refused or held for review: it gets its care all the same."""
+        still not there was refused or held for review: it gets its care all the same, as does
+        one that was never to be posted at once. A sender who has left by then gets no card,
+        but the facilitators get the alert."""
         room = delivered.room
-        cmd = Concern(cid=delivered.cid, crisis=kind, hint=crisis_hint(kind), card=self.care_card)
+        cmd = Concern(
+            cid=delivered.cid,
+            crisis=kind,
+            hint=crisis_hint(kind),
+            card=self.care_card,
+            delivered=delivered.in_room,
+            name=delivered.name,
+        )
         for attempt in range(4):
             if attempt == 3:
                 cmd = replace(cmd, delivered=False)

@@ -8,6 +8,7 @@ room only after a facilitator approves it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +146,70 @@ async def test_crisis_language_gets_care_even_when_the_message_is_not_delivered(
     assert not [
         f for f in bob.frames if f.get("t") in ("msg", "care", "alert") and f.get("m") == ann.me
     ]
+
+
+CRY = "I want to die tonight"
+
+
+async def test_crisis_in_a_message_sent_too_fast_gets_care_once(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """Past the rate limit a message is refused before it is screened; crisis language in it
+    brings the card and the alert all the same, and once: not again when it is sent again."""
+    host, ann, _ = await live(live_server, http)
+    for i in range(5):
+        await ann.say(f"filler {i}")
+    cid = await ann.say(CRY)
+    refused = await ann.event("error", cid=cid)
+    assert refused["code"] == "rate_limited"
+    await ann.event("care")
+    alert = await host.event("alert")
+    assert alert["m"] == ann.me and alert["cid"] == cid
+    await asyncio.sleep(refused["retry"] + 0.2)
+    await ann.say(CRY, cid=cid)
+    await host.event("msg", cid=cid)
+    await synced(ann, host)
+    assert len([f for f in ann.frames if f.get("t") == "care"]) == 1
+    assert len([f for f in host.frames if f.get("t") == "alert"]) == 1
+
+
+async def test_crisis_in_a_message_too_long_to_send_gets_care(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    host, ann, _ = await live(live_server, http)
+    await ann.send({"t": "say", "x": f"{CRY}. " + "so tired of all of it " * 100, "cid": "long"})
+    refused = await ann.event("error", cid="long")
+    assert refused["code"] == "too_long"
+    await ann.event("care")
+    assert (await host.event("alert"))["m"] == ann.me
+
+
+async def test_crisis_in_a_report_reason_gets_care(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    host, ann, bob = await live(live_server, http)
+    why = "he keeps calling me worthless and honestly i want to kill myself"
+    await ann.send({"t": "report", "m": bob.me, "why": why})
+    await ann.event("care")
+    alert = await host.event("alert")
+    assert alert["m"] == ann.me
+    report = await host.event("report")
+    assert report["m"] == bob.me
+
+
+async def test_a_name_that_is_a_cry_for_help_gets_care_when_its_member_joins(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await create_meeting(live_server, http)
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    member = await meeting.join("WantToDieTonight")
+    await member.event("care")
+    alert = await host.event("alert")
+    assert alert["m"] == member.me and alert["n"] == "WantToDieTonight"
+    ordinary = await meeting.join("Hope4Today")
+    marker = await host.say("marker")
+    await ordinary.event("msg", cid=marker)
+    assert not [f for f in ordinary.frames if f.get("t") == "care"]
+    assert len([f for f in host.frames if f.get("t") == "alert"]) == 1

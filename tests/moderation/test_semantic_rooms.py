@@ -94,3 +94,35 @@ async def test_ordinary_share_gets_no_card(
     await ann.event("msg", cid=marker)
     assert len([f for f in ann.frames if f.get("t") == "care"]) == 1
     assert len([f for f in host.frames if f.get("t") == "alert"]) == 1
+
+
+async def test_a_held_message_the_rules_miss_still_gets_care_at_once(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    """A newcomer's first message is held for review (the cooldown), and with no facilitator
+    to review it the default fallback blocks it: the semantic screen reads it all the same."""
+    await model_ready(live_server)
+    meeting = await create_meeting(live_server, http, policy={"newcomer_cooldown": 2})
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    ann = await meeting.join("Ann")
+    cid = await ann.say(MISSED_BY_RULES)
+    held = await host.event("held")
+    assert held["m"] == ann.me and held["x"] == MISSED_BY_RULES
+    await ann.event("care")
+    alert = await host.event("alert")
+    assert alert["m"] == ann.me and alert["cid"] == cid
+
+
+async def test_the_alert_goes_out_even_when_the_sender_left_right_after(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    await model_ready(live_server)
+    meeting, host = await live(live_server, http)
+    ann = await meeting.join("Ann")
+    cid = await ann.say(MISSED_BY_RULES)
+    await ann.send({"t": "leave"})
+    await host.event("leave", m=ann.me)
+    alert = await host.event("alert")
+    assert alert["m"] == ann.me and alert["cid"] == cid and alert["n"] == "Ann"

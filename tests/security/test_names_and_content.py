@@ -63,6 +63,31 @@ async def test_pseudonyms_that_impersonate_a_facilitator_are_refused_422(scene: 
     await scene.meeting_goes_on()
 
 
+async def test_pseudonyms_that_abuse_or_hold_contact_details_are_refused_422(
+    scene: Scene,
+) -> None:
+    """A name is shown to everyone next to every message: it is screened by the chat's
+    stages (app/moderation/names.py), and refused with the reason as the message."""
+    url = f"/api/meetings/{scene.meeting.id}/tickets"
+    attacker = scene.from_new_address()
+    refused = {
+        "n1gg3r": "name.abuse",
+        "KillYourselfBob": "name.abuse",
+        "555-123-4567": "name.contact",
+        "@sam_insta": "name.contact",
+        "buy xans dm me": "name.solicitation",
+    }
+    for name, reason in refused.items():
+        response = await attacker.http.post(url, json={"name": name})
+        assert response.status_code == 422, (name, response.text)
+        assert response.json() == {"detail": {"code": "name_refused", "message": reason}}
+    welcome = scene.from_new_address()
+    for name in ("Dickson", "Hope4Today"):
+        response = await welcome.http.post(url, json={"name": name})
+        assert response.status_code == 201, (name, response.text)
+    await scene.meeting_goes_on()
+
+
 async def test_a_look_alike_of_a_members_name_is_refused_409(scene: Scene) -> None:
     """Members impersonate members too: "Рор" (all Cyrillic) is not mixed-script, yet it
     reads as "Pop" to everyone in the room."""

@@ -17,13 +17,29 @@ const err = $('#join-err');
 let detail = null;
 let view = null;
 
+// Why a name was refused (`422 name_refused`: the message is one of these codes, docs/protocol.md).
+const NAME_PROBLEMS = {
+  'name.invisible': 'That name has hidden characters. Type it again with letters only.',
+  'name.length': 'Choose a name of 1 to 32 characters.',
+  'name.no_letters': 'Choose a name with at least one letter or digit.',
+  'name.marks': 'That name has too many accents stacked on a letter. Choose a simpler one.',
+  'name.mixed_script': 'That name mixes look-alike letters from different alphabets. Choose another.',
+  'name.reserved': 'Names cannot claim a role such as host, admin or moderator. Choose another.',
+  'name.confusable': 'That name looks like a facilitator’s name. Choose another.',
+  'name.abuse': 'That name could hurt people here. Choose another.',
+  'name.contact': 'To keep everyone anonymous, names cannot hold phone numbers, e-mail addresses, handles or links.',
+  'name.solicitation': 'Names cannot advertise or offer anything for sale. Choose another.',
+};
+
 /** A join ticket; a refusal becomes an Error whose `final` names the ending (no retry). */
 async function ticket(name, passcode) {
   const body = { name, device: deviceToken() };
   if (passcode) body.passcode = passcode;
   const r = await api(`/api/meetings/${encodeURIComponent(id)}/tickets`, 'POST', body);
   if (r.ok) return r.data.ticket;
-  const e = new Error(problem(r.data, 'Could not join right now.'));
+  const d = r.data && r.data.detail;
+  const refused = d && d.code === 'name_refused' ? NAME_PROBLEMS[d.message] || 'Choose another name.' : null;
+  const e = new Error(refused || problem(r.data, 'Could not join right now.'));
   if (r.status >= 400 && r.status < 500 && r.status !== 429) e.final = r.status === 409 ? 'name_taken' : 'refused';
   e.status = r.status;
   throw e;

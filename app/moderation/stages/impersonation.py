@@ -151,6 +151,7 @@ def pseudonym_problem(name: str, facilitator_names: Iterable[str] = ()) -> str |
     another script mixed in), ``name.reserved`` (claims a role: host, admin, moderator...),
     ``name.confusable`` (looks like a facilitator's name). The rooms core should reject the
     join with 422 and show a message per code; it should also strip surrounding spaces.
+    What a name says (abuse, contact details, selling) is ``names.name_content_problem``'s.
     """
     for ch in name:
         cat = unicodedata.category(ch)
