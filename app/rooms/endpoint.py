@@ -293,6 +293,7 @@ class Session:
             "seq": state.seq,
             "replay": replay is not None,
             "room": snapshot(state, me),
+            "max_text": self.rooms.limits.max_text_chars,
         }
         items = [Outgoing(codec.direct(welcome))]
         for envelope in replay or ():
@@ -375,6 +376,11 @@ class Session:
         if isinstance(cmd, p.Report) and cmd.why:
             # Read by facilitators only, but a reason can be a cry for help of its own.
             await self._care_for_refused(cmd.why, "")
+        if isinstance(cmd, p.LobbySay):
+            screened = await self._screen_lobby_say(cmd)
+            if screened is None:
+                return True
+            cmd = screened
         result = await room.submit(member, cmd)
         if isinstance(result, Rejection):
             self.error(result.code, result.msg, retry=result.retry)
@@ -432,6 +438,27 @@ class Session:
                 # the message stays out of the room; the care and the alert do not.
                 await room.submit(member_id, care)
         return True
+
+    async def _screen_lobby_say(self, cmd: p.LobbySay) -> p.LobbySay | None:
+        """A facilitator's message to the lobby, through the pipeline like their chat: what it
+        holds back or blocks is not sent (``blocked``, with the reasons), what it redacts goes
+        out redacted, and crisis language brings the card and the alert. None: not sent."""
+        room, member_id = self.room, self.member
+        assert room is not None and member_id is not None
+        me = room.state.members.get(member_id)
+        if me is None:
+            return cmd
+        verdict = self.rooms.screen_text(room, me, cmd.x)
+        if verdict is None:
+            return cmd
+        if verdict.crisis:
+            care = self.rooms.crisis_care(room, me, cmd.x, "")
+            if care is not None:
+                await room.submit(member_id, care)
+        if verdict.action in ("block", "hold"):
+            self.error("blocked", "This message was not sent.", why=list(verdict.reasons))
+            return None
+        return p.LobbySay(t="lobby_say", x=verdict.text)
 
     async def _care_for_refused(self, text: str, cid: str) -> None:
         """Crisis language in text refused before it was screened (too long, sent too fast)

@@ -249,6 +249,9 @@ class Welcome(Frame):
     seq: int
     replay: bool
     room: dict[str, Any]
+    max_text: int | None = None
+    """The longest ``say`` this server takes (``HAVEN_MAX_TEXT_CHARS``): a client can stop
+    the typing there rather than have the message refused."""
 
 
 class Error(Frame):

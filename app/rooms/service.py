@@ -32,6 +32,7 @@ from app.moderation.crisis import CrisisKind, crisis_hint, crisis_kind
 from app.moderation.impersonation import skeleton
 from app.moderation.names import name_crisis
 from app.moderation.semantic import reaches_the_room, screens_semantically
+from app.moderation.verdict import Verdict
 from app.ratelimit import SweptMemoryStorage
 from app.rooms import protocol as p
 from app.rooms.commands import Concern, LeftTeam, Post
@@ -361,6 +362,14 @@ class Rooms:
             sent_count=me.sent,
             trusted=me.trusted,
         )
+
+    def screen_text(self, room: RoomChannel, me: Member, text: str) -> Verdict | None:
+        """The pipeline's verdict on a text that is not a chat message (a facilitator's
+        message to the lobby), or None with moderation off."""
+        if self.pipeline is None:
+            return None
+        verdict: Verdict = self.pipeline.screen(text, self._context(room, me, [], confirmed=True))
+        return verdict
 
     def crisis_care(self, room: RoomChannel, me: Member, text: str, cid: str) -> Concern | None:
         """The care for crisis language in ``text`` that is not screened as a message (refused

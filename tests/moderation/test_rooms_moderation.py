@@ -213,3 +213,20 @@ async def test_a_name_that_is_a_cry_for_help_gets_care_when_its_member_joins(
     await ordinary.event("msg", cid=marker)
     assert not [f for f in ordinary.frames if f.get("t") == "care"]
     assert len([f for f in host.frames if f.get("t") == "alert"]) == 1
+
+
+async def test_a_facilitators_message_to_the_lobby_is_screened(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await create_meeting(live_server, http, lobby=True)
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    waiting = await meeting.join("Ann")
+    await host.send({"t": "lobby_say", "x": "shut up you worthless junkie"})
+    refused = await host.event("error")
+    assert refused["code"] == "blocked" and refused["why"]
+    await host.send({"t": "lobby_say", "x": "we will let you in shortly"})
+    got = await waiting.event("lobby_msg")
+    assert got["x"] == "we will let you in shortly"
+    assert len([f for f in waiting.frames if f.get("t") == "lobby_msg"]) == 1

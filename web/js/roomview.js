@@ -135,6 +135,7 @@ export class RoomView {
 
   #welcome(w, { resumed, gap }) {
     const first = !this.room;
+    if (w.max_text) this.el.text.maxLength = w.max_text; // the server's limit, not only 2,000
     this.room = new Room(w);
     if (gap) this.#line('You may have missed some messages while you were away.', 'gap');
     if (first && !this.room.lobby) this.#line('You joined the meeting.');
