@@ -823,13 +823,12 @@ async def test_members_of_a_crashed_worker_go_away_then_leave_and_the_timers_go_
             await a.close()
 
 
-@pytest.mark.usefixtures("fast_timers", "fast_beats")
-async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_resumes(
+@contextlib.asynccontextmanager
+async def host_on_b_and_ann_on_a(
     two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
-) -> None:
-    """A worker that closes cleanly retires (its members, had they not left, go away at
-    once); a worker taken for gone while it still runs (its beats late) closes its members'
-    links with the resumable code, so they come back rather than wait to be dropped."""
+) -> AsyncIterator[tuple[Hub, Hub, RoomChannel, Link]]:
+    """Workers A and B following one room, the host connected through B and Ann through A
+    (applied on both). Yields A, B, B's room and Ann's link; closes both workers after."""
     log_a, log_b = two_worker_logs(LIMITS)
     a, b = Hub(log=log_a), Hub(log=log_b)
     try:
@@ -838,8 +837,22 @@ async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_r
         assert room_a is not None and room_b is not None
         await connected(room_b, b, "host", "host")
         ann = await connected(room_a, a, "ann")
-        assert ann.id.startswith(a.workers.me + ".")
         await caught_up(room_b, seq=room_a.state.seq)
+        yield a, b, room_b, ann
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.usefixtures("fast_timers", "fast_beats")
+async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_resumes(
+    two_worker_logs: Callable[[LogLimits], tuple[RoomLog, RoomLog]],
+) -> None:
+    """A worker that closes cleanly retires (its members, had they not left, go away at
+    once); a worker taken for gone while it still runs (its beats late) closes its members'
+    links with the resumable code, so they come back rather than wait to be dropped."""
+    async with host_on_b_and_ann_on_a(two_worker_logs) as (a, b, room_b, ann):
+        assert ann.id.startswith(a.workers.me + ".")
         # A's beats stop (its loop stalls, say) while its connections are open.
         assert a.workers._task is not None
         a.workers.stopped = True
@@ -847,15 +860,12 @@ async def test_a_worker_that_shuts_down_is_gone_at_once_and_one_taken_for_gone_r
         await until(lambda: ann.closed is not None)
         assert ann.closed == 4008  # resume
         await until(lambda: not room_b.state.members[MemberId("ann")].present)
-        assert await log_b.alive({a.workers.me}) == set()
+        assert await b.log.alive({a.workers.me}) == set()
         await a.close()
-        assert await log_b.alive({a.workers.me}) == set()
-        assert await log_b.alive({b.workers.me}) == {b.workers.me}
+        assert await b.log.alive({a.workers.me}) == set()
+        assert await b.log.alive({b.workers.me}) == {b.workers.me}
         await b.close()
-        assert await log_a.alive({b.workers.me}) == set()  # retired: gone at once
-    finally:
-        await a.close()
-        await b.close()
+        assert await a.log.alive({b.workers.me}) == set()  # retired: gone at once
 
 
 @pytest.mark.redis
@@ -897,22 +907,12 @@ async def test_a_member_whose_away_was_lost_goes_away_at_the_next_beats(
     """Ann's link on worker A closed, and the ``away`` its session appends was lost (an
     append that failed). A is alive, so no other worker sends her away: A itself does, once
     two beats in a row found her on a connection id of A's with no session behind it."""
-    log_a, log_b = two_worker_logs(LIMITS)
-    a, b = Hub(log=log_a), Hub(log=log_b)
-    try:
-        room_a = await a.room(ROOM, config_loader())
-        room_b = await b.room(ROOM, config_loader())
-        assert room_a is not None and room_b is not None
-        await connected(room_b, b, "host", "host")
-        ann = await connected(room_a, a, "ann")
-        await caught_up(room_b, seq=room_a.state.seq)
+    async with host_on_b_and_ann_on_a(two_worker_logs) as (a, _, room_b, ann):
         for _ in range(5):  # beats: a session that goes on is left alone
             await asyncio.sleep(0.02 * UNIT)
         assert room_b.state.members[MemberId("ann")].present
+        room_a = a.rooms[ROOM]
         room_a.detach(ann)  # type: ignore[arg-type]
         a.workers.sessions.discard(ann.id)  # the session ended; its Disconnect never landed
         await until(lambda: not room_b.state.members[MemberId("ann")].present)
         assert room_b.state.members[MemberId("host")].present
-    finally:
-        await a.close()
-        await b.close()

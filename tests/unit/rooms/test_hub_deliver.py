@@ -35,9 +35,8 @@ async def _never(_: RoomChannel) -> None:
     raise AssertionError("the room did not end")
 
 
-def test_an_event_that_cannot_be_encoded_is_skipped_and_delivery_goes_on(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def live_room() -> tuple[PureRoom, RoomChannel]:
+    """A live meeting with its host and Ann, and a channel on its state (no log behind it)."""
     room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
     room.join("host", "host")
     room.ok("host", p.Start(t="start"))
@@ -45,6 +44,13 @@ def test_an_event_that_cannot_be_encoded_is_skipped_and_delivery_goes_on(
     channel = RoomChannel(
         meeting_id=MeetingId("r"), log=None, state=room.state, counters=Counters(), on_ended=_never
     )  # type: ignore[arg-type]
+    return room, channel
+
+
+def test_an_event_that_cannot_be_encoded_is_skipped_and_delivery_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    room, channel = live_room()
     host, ann = Recorder("host"), Recorder("ann")
     channel.conns = {host.member: host, ann.member: ann}  # type: ignore[dict-item]
     seq = room.state.seq
@@ -62,13 +68,7 @@ def test_an_event_that_cannot_be_encoded_is_skipped_and_delivery_goes_on(
 def test_an_away_for_a_link_the_member_no_longer_uses_is_applied_and_not_delivered() -> None:
     """Another worker decided ``away`` for Ann's old link while she came back on a new one:
     the reducer folds it as nothing, and nobody is told she went."""
-    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r")))
-    room.join("host", "host")
-    room.ok("host", p.Start(t="start"))
-    room.join("ann")
-    channel = RoomChannel(
-        meeting_id=MeetingId("r"), log=None, state=room.state, counters=Counters(), on_ended=_never
-    )  # type: ignore[arg-type]
+    room, channel = live_room()
     host = Recorder("host")
     channel.conns = {host.member: host}  # type: ignore[dict-item]
     seq = room.state.seq
