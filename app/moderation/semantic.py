@@ -155,15 +155,20 @@ class SemanticCrisis:
 
 def screens_semantically(verdict: Verdict) -> bool:
     """Whether the semantic screen looks at a message with this verdict: one the rules did
-    not already flag as a crisis (the card and alert are out), whatever happens to it.
-    Delivered or not (held for review, blocked), crisis language in it gets the card and the
-    alert. (The rooms leave out a message answered with a privacy warning until its sender
-    sends it anyway: its personal data is not kept for the screen meanwhile.) Except one held
-    or blocked as harassment: "go kill yourself" is near a cry for help to the model, and the
-    card would go to the harasser, the alert name them as the one in danger."""
+    not already flag as a crisis (the card and alert are out) that reaches the room (allowed,
+    redacted, or sent despite a privacy warning), or that is held only because its sender is
+    new (the newcomer cooldown: a first message, which with nobody to review it is blocked).
+    (The rooms leave out a message answered with a privacy warning until its sender sends it
+    anyway: its personal data is not kept for the screen meanwhile.) Not what is held or
+    blocked for what it says or how it is sent (harassment, links, spam, a flood): the budget
+    is shared by every room of the process, and a raid's blocked messages would spend it;
+    nor would "go kill yourself" be a cry for help of its sender's."""
     if verdict.crisis:
         return False
-    return verdict.action in ("allow", "redact", "warn") or "harassment" not in verdict.categories
+    return verdict.action in ("allow", "redact", "warn") or verdict.categories <= _NEWCOMER_ONLY
+
+
+_NEWCOMER_ONLY = frozenset({"newcomer"})
 
 
 def reaches_the_room(verdict: Verdict) -> bool:

@@ -87,6 +87,9 @@ class Concern:
     name: str = ""
     """The sender's name: if they are no longer in the room (they left right after), the
     facilitators still get the alert, under this name."""
+    alert: bool = True
+    """False: the card only. For text the facilitators read anyway and whose sender they must
+    not learn (a report's reason: reports are anonymous)."""
 
 
 @dataclass(frozen=True, slots=True)

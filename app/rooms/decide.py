@@ -94,7 +94,8 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
     if isinstance(cmd, sys.Concern):
         if cmd.delivered and cmd.cid not in me.recent_cids:
             return NOT_DELIVERED
-        return _care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card)
+        care = _care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card)
+        return care if cmd.alert else care[:1]  # the card alone
     if _is_facilitator_command(cmd):
         if not me.is_facilitator:
             return NOT_ALLOWED

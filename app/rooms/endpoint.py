@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from app.auth.tickets import TicketError, TicketExpired
 from app.rooms import codec
 from app.rooms import protocol as p
-from app.rooms.commands import Disconnect, Join, Post, Reconnect
+from app.rooms.commands import Concern, Disconnect, Join, Post, Reconnect
 from app.rooms.connection import (
     TOO_SLOW,
     Connection,
@@ -103,9 +103,6 @@ class Session:
         self.conn: Connection | None = None
         # Made on first use: most members of a meeting never send a message.
         self.recent: deque[str] | None = None
-        self.cared: deque[str] | None = None
-        """Messages (cids) whose crisis care went out although they were refused before
-        screening: the same message sent again brings no second card and alert."""
         self.violations: deque[float] | None = None
 
     # -- sending ---------------------------------------------------------------------------
@@ -374,8 +371,9 @@ class Session:
         if isinstance(cmd, p.Say):
             return await self._say(cmd)
         if isinstance(cmd, p.Report) and cmd.why:
-            # Read by facilitators only, but a reason can be a cry for help of its own.
-            await self._care_for_refused(cmd.why, "")
+            # A reason can be a cry for help of its own. The facilitators read it with the
+            # report, which is anonymous: the card goes to its sender, and no alert names them.
+            await self._care_for_refused(cmd.why, "", alert=False)
         if isinstance(cmd, p.LobbySay):
             screened = await self._screen_lobby_say(cmd)
             if screened is None:
@@ -399,6 +397,9 @@ class Session:
         if len(cmd.x) > self.rooms.limits.max_text_chars:
             self.error("too_long", "That message is too long.", cid=cmd.cid)
             await self._care_for_refused(cmd.x, cmd.cid)
+            if self.violation():
+                await self._policy_close()
+                return False
             return True
         me = room.state.members.get(member_id)
         if me is None:
@@ -407,15 +408,14 @@ class Session:
             self.reply({"t": "dup", "cid": cmd.cid})
             return True
         post, matching, care = self.rooms.screen(room, me, cmd, list(self.recent or ()))
-        if care is not None and self.cared is not None and cmd.cid in self.cared:
+        if care is not None and self.rooms.already_cared(room, member_id, cmd.cid):
             # Its care went out when it was first refused (sent too fast): not twice.
             care = None
             if isinstance(post, Post):
                 post = replace(post, crisis=None, hint="", card=None)
         if isinstance(post, dict):
             self.reply(post)
-            if care is not None:
-                await room.submit(member_id, care)
+            await self._give_care(care)
             return True
         if matching is not None:
             # The flood stage compares against the sender's recent messages in matching form.
@@ -433,10 +433,10 @@ class Session:
                 self.error(result.code, result.msg, cid=cmd.cid, why=why)
             else:
                 self.error(result.code, result.msg, cid=cmd.cid, retry=result.retry)
-            if result.code != "duplicate" and care is not None:
+            if result.code != "duplicate":
                 # Refused (muted, in the lobby, chat closed, slow mode, nobody to review it):
                 # the message stays out of the room; the care and the alert do not.
-                await room.submit(member_id, care)
+                await self._give_care(care)
         return True
 
     async def _screen_lobby_say(self, cmd: p.LobbySay) -> p.LobbySay | None:
@@ -460,25 +460,25 @@ class Session:
             return None
         return p.LobbySay(t="lobby_say", x=verdict.text)
 
-    async def _care_for_refused(self, text: str, cid: str) -> None:
+    async def _care_for_refused(self, text: str, cid: str, *, alert: bool = True) -> None:
         """Crisis language in text refused before it was screened (too long, sent too fast)
         or that reaches only facilitators (a report's reason): the sender gets the care card
-        and the facilitators the alert all the same. Such frames are few: past 10 refused
-        ones a minute the connection closes."""
+        and (``alert``) the facilitators the alert all the same. Such frames are few: past 10
+        refused ones a minute the connection closes (reports count against the commands'
+        limit), and the crisis rules read at most the longest message there is."""
         room, member_id = self.room, self.member
         assert room is not None and member_id is not None
         me = room.state.members.get(member_id)
         if me is None:
             return
-        care = self.rooms.crisis_care(room, me, text, cid)
-        if care is None:
+        await self._give_care(self.rooms.crisis_care(room, me, text, cid, alert=alert))
+
+    async def _give_care(self, care: Concern | None) -> None:
+        """Submit ``care`` for a message that is not posted, once per message (cid)."""
+        room, member_id = self.room, self.member
+        assert room is not None and member_id is not None
+        if care is None or (care.cid and not self.rooms.first_care(room, member_id, care.cid)):
             return
-        if cid:
-            if self.cared is None:
-                self.cared = deque(maxlen=16)
-            if cid in self.cared:
-                return
-            self.cared.append(cid)
         await room.submit(member_id, care)
 
     # -- closing ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -41,7 +41,7 @@ from app.rooms.events import ROOM_AND_LOBBY, PhaseChanged
 from app.rooms.hub import Counters, Hub, RoomChannel
 from app.rooms.log import LogLimits, RoomLog, open_room_log
 from app.rooms.state import Member, RoomConfig, RoomState, name_key
-from app.rooms.types import HoldId, MeetingId, MemberId
+from app.rooms.types import MAX_TEXT_CHARS, HoldId, MeetingId, MemberId
 from app.tasks import cancel_and_wait
 
 logger = logging.getLogger("haven.rooms")
@@ -197,6 +197,9 @@ class Rooms:
         # meeting would otherwise reduce every member's name again for every ticket. Dropped
         # with the room (pseudonyms live only as long as their meeting, docs/privacy.md).
         self._skeletons: dict[MeetingId, dict[str, str]] = {}
+        # Per room and member, the messages (cids) whose crisis care went out before they were
+        # posted (see first_care). Ids only; dropped with the room.
+        self._cared: dict[MeetingId, dict[MemberId, deque[str]]] = {}
         # After delivery, off the event loop: crisis care for what the rules missed.
         self.semantic: AfterDeliveryScreen[Delivered] | None = None
         if semantic_crisis and pipeline is not None:
@@ -371,18 +374,43 @@ class Rooms:
         verdict: Verdict = self.pipeline.screen(text, self._context(room, me, [], confirmed=True))
         return verdict
 
-    def crisis_care(self, room: RoomChannel, me: Member, text: str, cid: str) -> Concern | None:
+    def crisis_care(
+        self, room: RoomChannel, me: Member, text: str, cid: str, *, alert: bool = True
+    ) -> Concern | None:
         """The care for crisis language in ``text`` that is not screened as a message (refused
         before screening, or a report's reason): a ``Concern`` with ``delivered=False``, or
-        None. The crisis rules only: the rest of the pipeline judges what reaches a room."""
+        None. The crisis rules only, on at most the longest message the protocol carries (a
+        refused frame may be 16 KiB; reading it all would cost more than any message does):
+        the rest of the pipeline judges what reaches a room."""
         if self.pipeline is None:
             return None
-        kind = self.pipeline.crisis(text, self._context(room, me, [], confirmed=False))
+        ctx = self._context(room, me, [], confirmed=False)
+        kind = self.pipeline.crisis(text[:MAX_TEXT_CHARS], ctx)
         if kind is None:
             return None
         return Concern(
-            cid=cid, crisis=kind, hint=crisis_hint(kind), card=self.care_card, delivered=False
+            cid=cid,
+            crisis=kind,
+            hint=crisis_hint(kind),
+            card=self.care_card,
+            delivered=False,
+            alert=alert,
         )
+
+    def first_care(self, room: RoomChannel, member: MemberId, cid: str) -> bool:
+        """Whether the message ``cid`` of ``member`` has not had its crisis care yet, and
+        from now on it has: a message refused before screening (sent too fast) gets its care
+        then, and not again when it is sent again, on this connection or after a resume. Kept
+        per room, for the last 16 such messages of each member, and dropped with the room."""
+        cared = self._cared.setdefault(room.meeting_id, {}).setdefault(member, deque(maxlen=16))
+        if cid in cared:
+            return False
+        cared.append(cid)
+        return True
+
+    def already_cared(self, room: RoomChannel, member: MemberId, cid: str) -> bool:
+        found = self._cared.get(room.meeting_id, {}).get(member)
+        return found is not None and cid in found
 
     def name_care(self, name: str) -> Concern | None:
         """The care for crisis language in a member's name (``name_crisis``), or None."""
@@ -490,5 +518,6 @@ class Rooms:
         """Drop what this process keeps for a room beside its replica: the look-alike forms of
         its members' names, and its messages still waiting for the semantic screen."""
         self._skeletons.pop(meeting_id, None)
+        self._cared.pop(meeting_id, None)
         if self.semantic is not None:
             self.semantic.forget(lambda delivered: delivered.room.meeting_id == meeting_id)
