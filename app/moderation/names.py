@@ -5,7 +5,9 @@ length, mixed scripts, role words, look-alikes of facilitators. A name is also s
 every message its holder sends, to everyone in the room, so what it says is screened too, by
 the same pipeline that screens the chat (no word list of its own):
 
-- ``name.abuse``: anything the abuse stage finds (slurs, insults, "kys", threats, ...);
+- ``name.abuse``: anything the abuse stage finds (slurs, "kys", threats, ...), and insults
+  aimed at someone ("YouIdiot"): an insult word alone is the holder's word for themselves
+  ("Junkie", "Grateful Alky"), as people in recovery use them;
 - ``name.solicitation``: an offer to sell drugs or commercial spam ("buy xans dm me");
 - ``name.contact``: a phone number, e-mail address, social handle, street address or link.
   A link is refused even to a domain the room allows: a name is no place for one. A word
@@ -44,6 +46,8 @@ _CODES: tuple[tuple[str, tuple[str, ...]], ...] = (
 # A member, links blocked whatever the room allows, personal data not confirmed.
 _CONTEXT = ScreenContext(policy=Policy(links="block", link_domains=()))
 
+_ADDRESSED = re.compile(r"(?i)(?<![a-z])(?:you|your|youre|u|ur|ya|yall)(?![a-z])")
+"""A word that aims a name at someone else ("You Idiot", "UrALoser" spaced out)."""
 _AT_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][\w.\-]{1,30}")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
@@ -69,8 +73,14 @@ def name_content_problem(name: str, pipeline: Pipeline | None) -> str | None:
     if pipeline is None:
         return None
     reasons: list[str] = []
-    for form in _forms(name):
+    forms = _forms(name)
+    for form in forms:
         reasons.extend(pipeline.screen(form, _CONTEXT).reasons)
+    if not any(_ADDRESSED.search(form) for form in forms):
+        # A name is its holder's own: the words people in recovery call themselves
+        # ("Junkie", "Grateful Alky", "Nobody") are theirs to use, as in the chat; the chat
+        # flags such a word standing alone because a one-word message is aimed at someone.
+        reasons = [reason for reason in reasons if reason != "abuse.insult"]
     for code, prefixes in _CODES:
         if any(reason.startswith(prefixes) for reason in reasons):
             return code

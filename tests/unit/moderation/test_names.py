@@ -14,7 +14,8 @@ PIPELINE = default_pipeline()
     [
         ("n1gg3r", "name.abuse"),  # a slur in leetspeak
         ("Faggot", "name.abuse"),
-        ("Cunt", "name.abuse"),  # an insult standing alone, as in the chat
+        ("YouIdiot", "name.abuse"),  # an insult aimed at someone
+        ("Ur A Loser", "name.abuse"),
         ("KillYourselfBob", "name.abuse"),  # CamelCase is read as words
         ("kys", "name.abuse"),
         ("kill_yourself", "name.abuse"),
@@ -39,6 +40,17 @@ def test_refused(name: str, problem: str) -> None:
 
 
 ACCEPTED = [
+    # What people in recovery call themselves: a name is its holder's own word for themselves.
+    "Junkie",
+    "Drunk",
+    "Nobody",
+    "Just Nobody",
+    "Failure",
+    "Druggie",
+    "Alky",
+    "Grateful Alky",
+    "Wino",
+    "Crackhead",
     # Real names and surnames that contain, or are, a rude word somewhere.
     "Dick",
     "Fanny",
