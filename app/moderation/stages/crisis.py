@@ -20,6 +20,16 @@ pills" matches because an overdose in the simple past is still happening. Each c
 
 Some rules need a present cue ("I cut myself" is only a crisis with "again", "tonight",
 "just"...). A few farewell rules look at the whole message ("I'm done. Goodbye everyone").
+Phrases just as common in ordinary talk need a second cue anywhere in the message ("the knife
+is in my hand" with an urge named, not while cooking; "I'm not gonna be around much longer"
+with a way to die or a last wish, not before a flight; "I'm turning blue" with a drug or
+"can't breathe"), and a few are cancelled by an explanation ("giving away my stuff" before a
+move); the semantic screen is the second net for them on their own.
+
+Cost: every check is linear in the message. What a rule looks at besides its match (a joke
+after it, a cue or an explanation in the message, the clause's time words) is found once per
+clause or message, and the look-backs read a bounded window; an unbounded ``.*`` in a
+look-around would be re-run at every candidate match.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from dataclasses import dataclass
 
 from ..context import ScreenContext
 from ..message import Message
-from ..normalise import fold_pattern
+from ..normalise import compile_words, fold_pattern
 from ..scans import MATCHING
 from ..verdict import CrisisKind, StageResult
 
@@ -152,6 +162,13 @@ class Rule:
     ``negatable``: a negation in the few words before cancels it.
     ``whole_message``: matched on the whole message instead of per clause.
     ``conditional_clause``: an "if"/"unless" anywhere in the clause cancels it.
+    ``joke_after``: "lol", "haha", "lmao" or "jk" later in the clause cancels it.
+    ``needs_message``: only when this pattern occurs somewhere in the message (a second cue).
+    ``unless_message``: not when this pattern occurs somewhere in the message (an explanation).
+
+    What a rule looks at beyond its match is checked outside its pattern, once per clause or
+    message: never put an unbounded ``.*`` in a look-around, which the engine re-runs at every
+    candidate match and which makes a long message cost quadratic time.
     """
 
     kind: CrisisKind
@@ -162,13 +179,77 @@ class Rule:
     whole_message: bool = False
     squeezed: bool = False
     conditional_clause: bool = False
+    joke_after: bool = False
+    needs_message: re.Pattern[str] | None = None
+    unless_message: re.Pattern[str] | None = None
 
 
-def _rule(kind: CrisisKind, pattern: str, **flags: bool) -> Rule:
+def _rule(
+    kind: CrisisKind,
+    pattern: str,
+    *,
+    needs_message: re.Pattern[str] | None = None,
+    unless_message: re.Pattern[str] | None = None,
+    **flags: bool,
+) -> Rule:
     # "kill my self" is as common as "kill myself".
     pattern = pattern.replace("myself", "my ?self")
     compiled = re.compile(r"(?<![a-z0-9])(?:" + fold_pattern(pattern) + r")(?![a-z0-9])")
-    return Rule(kind, compiled, **flags)
+    return Rule(kind, compiled, needs_message=needs_message, unless_message=unless_message, **flags)
+
+
+# Second cues for phrases that are ordinary talk on their own ("the knife is in my hand" while
+# cooking, "i'm not gonna be around much longer" before a flight, "i'm turning blue" in the
+# cold): the rule counts only when the message also names a way to die or a farewell of a
+# kind a meeting does not hear at the end of a share ("gotta go, bye everyone" is not one).
+_GRAVE_CUE = compile_words(
+    r"kill my ?self|end it|end it all|end my life|take my (?:own )?life|suicide|suicidal|"
+    r"(?:want|wanna|ready|going|gonna|about) to die|wanna die|"
+    r"(?:have|got|all|enough|saved|saving|stockpiled|hoarded) (?:of )?"
+    r"(?:the |my |all my |all the )?(?:pills|meds)|rope|noose|gun|overdose|"
+    r"(?:cant|cannot) (?:do this|take (?:it|this)|go on)(?: anymore| any longer)?|"
+    r"better off (?:without me|dead)|forgive me|"
+    r"tell my (?:kids|family|mom|mum|dad|wife|husband|son|daughter|parents)|"
+    r"take care of my (?:kids|family|dog|cat|son|daughter|mom|mum)|no more pain|"
+    r"wont need (?:it|them|anything|my)|goodbye (?:forever|world|cruel world)|final goodbye|"
+    r"my last (?:message|day|night)"
+)
+# ... and for a blade at hand: the urge or the act ("i want to cut", not "i need to cut the
+# onions"; not "my finger is bleeding" either).
+_HARM_CUE = compile_words(
+    r"(?:want|wanna|need|going|gonna|about|ready|urge|urges|tempted) (?:to )?"
+    r"(?:cut|hurt|harm|burn) (?:my ?self|my (?:arms?|wrists?|legs?|thighs?|skin)|again|deep|deeper)"
+    r"|(?:want|wanna|need|going|gonna|about|ready|urge|urges|tempted) (?:to )?"
+    r"(?:cut|do it|end it|die)(?=[^a-z0-9]*$|[.,!?;])"
+    r"|cutting (?:again|my ?self)|self harm|selfharm|self harming|suicidal|kill my ?self|"
+    r"hurt my ?self|cut my ?self|harm my ?self|cant stop my ?self"
+)
+# ... and for a blue face: a drug, a dose or a body failing ("i'm turning blue in here, the AC
+# is freezing" and "going blue for autism awareness month" have none).
+_OVERDOSE_CUE = compile_words(
+    r"(?:cant|cannot|hard to|struggling to) breathe|not breathing|help me|please help|pls help|"
+    r"someone help|need help|911|ambulance|narcan|naloxone|overdose|overdosed|overdosing|od|"
+    r"oding|oded|took (?:too much|too many|a lot|everything)|shot up|just used|just took|"
+    r"snorted|fent|fentanyl|heroin|dope|pills|xanax|xans|benzos?|dizzy|pass out|passing out|"
+    r"nodding|going to die|gonna die"
+)
+# Explanations for giving things away: a move, a clear-out, a donation.
+_GIVING_AWAY_WHY = compile_words(
+    r"(?:move|moving|moved|relocating|relocate)|new (?:place|apartment|flat|house|home|job)|"
+    r"declutter|decluttering|downsize|downsizing|clear(?:ing)? out|clean(?:ing)? out|"
+    r"spring cleaning|garage sale|yard sale|donate|donating|charity|thrift|goodwill|shelter|"
+    r"minimalist|minimalism|marie kondo|too much stuff"
+)
+# A joke marker after a match ("i took too much adderall to study lol").
+_JOKE = compile_words(r"lol|lo+l|haha(?:ha)*|lmao|lmfao|rofl|jk|jking|just kidding")
+# An ending before a ledge or a railing means the place, not a jump ("on the ledge of
+# relapsing", "sitting on the window ledge with my coffee"): only the clause's end, a time, or a
+# jump may follow.
+_AT_THE_EDGE_END = (
+    r"(?=[^a-z0-9]*$| (?:rn|right now|now|tonight)[^a-z0-9]*$|"
+    r" (?:and |about to |ready to |going to |gonna |want to |wanna )?(?:jump|let go)|"
+    r" looking down)"
+)
 
 
 RULES: tuple[Rule, ...] = (
@@ -199,6 +280,8 @@ RULES: tuple[Rule, ...] = (
         r"feel anything again|have to be here|exist)|so (?:that )?i (?:can )?(?:die|be gone)"
         r"|(?:hope|wish|pray|praying|hoping) (?:that )?i (?:dont|never|wont|do not) "
         r"(?:wake up|make it|survive)"
+        # "i hope i don't wake up with a hangover", "i hope i don't make it worse"
+        r"(?=[^a-z0-9]*$| (?:tomorrow|tonight|ever again|this time)[^a-z0-9]*$)"
         r"|(?:hope|wish|pray|praying|hoping) (?:that )?i (?:die|just die|am dead|drop dead)"
         r"(?! (?:of|from|laughing))",
         negatable=False,
@@ -229,12 +312,23 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "suicide",
-        r"wont (?:need to |have to )?be (?:here|around|alive) (?:tomorrow|anymore|much longer|"
+        r"wont (?:need to |have to )be (?:here|around|alive) (?:tomorrow|anymore|much longer|"
         r"by morning|next week)"
+        r"|wont be alive (?:tomorrow|anymore|much longer|by morning|next week)"
         r"|(?:this is|its) the last (?:time you(?:ll)? hear from me|message)"
         r"|tell my (?:kids|family|mom|mum|dad|wife|husband|son|daughter|parents) (?:that )?i "
         r"(?:love|loved|am sorry|m sorry)"
         r"|(?:wrote|writing|left) (?:letters|a letter|notes|a note) (?:to|for) my",
+    ),
+    _rule(
+        "suicide",
+        # "i won't be here tomorrow" / "i'm not gonna be around much longer": a flight, a ride or
+        # the school run as often as a farewell; only with a grave cue in the message
+        r"wont be (?:here|around) (?:tomorrow|anymore|much longer|"
+        r"by morning|next week|for long)"
+        r"|(?:(?<=im )|(?<=am ))not (?:gonna|going to) be (?:here|around) "
+        r"(?:much longer|for long|tomorrow|by morning)",
+        needs_message=_GRAVE_CUE,
     ),
     _rule(
         "suicide",
@@ -288,7 +382,8 @@ RULES: tuple[Rule, ...] = (
         r"(?: left)?(?: for me)? (?:to|of|in) (?:live|living|live for|go on|going on|be alive|"
         r"being alive|keep going|stay alive|wake up for)"
         r"|(?<!had )(?<!was )no (?:point|reason) (?:living|being alive|staying alive)"
-        r"(?! (?:in|like|with|for|at|under|as|on|through)(?![a-z]))"
+        r"(?=[^a-z0-9]*$| (?:anymore|any more|any longer)(?![a-z])|"
+        r" (?:rn|right now|now|tbh|honestly)[^a-z0-9]*$)"
         r"|(?:whats|what is) the point (?:of|in) (?:living|being alive|life|going on|anything)"
         r"|life (?:isnt|is not|aint|is no longer|isnt even) worth (?:living|it)"
         r"|(?:dont|do not|cant|cannot) see (?:a|any) (?:way out|reason to live|future|point)"
@@ -328,10 +423,12 @@ RULES: tuple[Rule, ...] = (
         r"|(?:wrote|written|writing|write|finished) (?:my|a|the) (?:suicide note|goodbye "
         r"(?:letter|note)s?|note to my (?:kids|family|wife|husband|mom|parents)|last letters?)"
         r"|(?:have|made|got|i have) a plan (?:to|for) (?:die|end it|kill myself|my death)"
-        r"|(?:(?<=have a )|(?<=got a ))plan and (?:the|a|some|enough) (?:pills|rope|gun|noose|"
-        r"razor|blade|means)"
+        r"|(?:(?<=have a )|(?<=got a ))plan and (?:the|a|enough|all the|all my|my) "
+        r"(?:pills|rope|gun|noose|razor|blade|means)(?=[^a-z0-9]*$| (?:ready|tonight|rn|right now|"
+        r"now)(?![a-z])|,? (?:im done|this is it|goodbye|its time)(?![a-z]))"
         r"|(?:(?<=have the )|(?<=got the )|(?<=have enough )|(?<=got enough ))"
-        r"(?:pills|rope|gun|noose) and a plan"
+        r"(?:pills|rope|gun|noose) and a plan(?=[^a-z0-9]*$| (?:ready|tonight|rn|right now|now)"
+        r"(?![a-z])|,? (?:im done|this is it|goodbye|its time)(?![a-z]))"
         r"|(?:planning|planned) my (?:suicide|death|exit)",
     ),
     _rule(
@@ -350,11 +447,9 @@ RULES: tuple[Rule, ...] = (
         "suicide",
         r"goodbye (?:forever|cruel world|world)|this is (?:goodbye|my goodbye|the end)|"
         r"final goodbye|my last (?:goodbye|message|day alive|night alive|day on earth)|"
-        r"wont be (?:here|around) (?:tomorrow|much longer|anymore|for long)|"
         r"(?:you )?wont (?:see|hear from) me (?:again|anymore)|"
-        r"(?:(?<=im )|(?<=am ))not (?:gonna|going to) be (?:here|around|alive) "
-        r"(?:much longer|for long|tomorrow|by morning)(?!.*(?:leav|head out|heading out|go now|"
-        r"to go|battery|meeting|shift|work|class|call|phone|signal|wifi))",
+        r"(?:(?<=im )|(?<=am ))not (?:gonna|going to) be alive "
+        r"(?:much longer|for long|tomorrow|by morning)",
     ),
     _rule(
         "suicide",
@@ -400,8 +495,10 @@ RULES: tuple[Rule, ...] = (
     # Reviewed misses: the clause's own subject, the euphemisms on their own, plans and means.
     _rule(
         "suicide",
-        rf"{_SUBJ}{_ADV}deserve{_TO} {_ADV}(?:die|dye|be dead|not (?:live|be alive|exist))"
-        r"(?! *(?:if|unless|for (?:eating|saying|being)|of|laughing))",
+        rf"{_SUBJ}{_ADV}deserve{_TO} {_ADV}(?:die|dye|be dead)"
+        r"(?! *(?:if|unless|for (?:eating|saying|being)|of|laughing))"
+        rf"|{_SUBJ}{_ADV}deserve{_TO} {_ADV}not (?:live|be alive|exist)"
+        r"(?=[^a-z0-9]*$| (?:anymore|any more|any longer)[^a-z0-9]*$)",
     ),
     _rule(
         "suicide",
@@ -419,14 +516,21 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "suicide",
         r"(?:tonights|tonight is|tonites|tonite is) the night(?: that)? i "
-        r"(?:(?:finally|actually) )?(?:do it|end it|end it all|go through with it)(?=[^a-z0-9]*$)",
+        r"(?:(?:finally|actually) )?(?:end it|end it all|end my life)(?=[^a-z0-9]*$)",
+    ),
+    _rule(
+        "suicide",
+        # "tonight's the night i do it" is also a first share or a talk with the family
+        r"(?:tonights|tonight is|tonites|tonite is) the night(?: that)? i "
+        r"(?:(?:finally|actually) )?(?:do it|go through with it)(?=[^a-z0-9]*$|[,:] )",
+        needs_message=_GRAVE_CUE,
     ),
     _rule(
         "suicide",
         # relapse as a way out: "gonna relapse and hopefully not wake up"
         r"(?:hopefully|with any luck|and maybe) (?:i )?(?:not|never|dont|wont|will not|do not) "
-        r"(?:wake up|make it|survive|come back)(?=[^a-z0-9]*$| (?:tomorrow|tonight|this time|again)"
-        r"(?![a-z])| and)"
+        r"(?:wake up|make it|survive)"
+        r"(?=[^a-z0-9]*$| (?:tomorrow|tonight|this time|ever again)[^a-z0-9]*$)"
         r"|(?:hopefully|with any luck) (?:i )?(?:just )?(?:die|od|overdose)"
         r"(?=[^a-z0-9]*$| (?:tonight|this time|in my sleep)(?![a-z])| and)",
         negatable=False,
@@ -438,16 +542,23 @@ RULES: tuple[Rule, ...] = (
         # so it gates on the rare words ("ledge") rather than on "im" or "i am".
         r"(?:(?<=standing )|(?<=sitting )|(?<=im )|(?<=am )|(?<=climbed )|(?<=climbing )|"
         r"(?<=out ))(?:on|onto|out on) (?:a|the|my|this) "
-        r"(?:ledge|window ledge|edge of (?:the|a|this) (?:roof|bridge|building|cliff|balcony))"
+        r"(?:ledge|edge of (?:the|a|this) (?:roof|bridge|building|cliff|balcony))"
+        rf"{_AT_THE_EDGE_END}"
+        r"|(?:(?<=standing )|(?<=sitting )|(?<=im )|(?<=am )|(?<=climbed )|(?<=climbing )|"
+        r"(?<=out ))(?:on|onto|out on) (?:a|the|my|this) window ledge"
+        r"(?= (?:and |about to |ready to |going to |gonna |want to |wanna )?(?:jump|let go)|"
+        r" looking down)"
         r"|(?:on|climbed|climbing) (?:over )?(?:the )?(?:wrong|other|outside) side of the "
-        r"(?:railing|fence|barrier)",
+        rf"(?:railing|barrier){_AT_THE_EDGE_END}",
     ),
     _rule(
         "suicide",
         # giving possessions away, with nothing after it that explains it (a move, a clear-out)
-        r"(?:(?<=im )|(?<=am )|(?<=been )|(?<=started ))giving away (?:all )?(?:of )?my "
+        r"(?:(?<=im )|(?<=am )|(?<=been )|(?<=started ))(?<!so im )(?<!so i am )"
+        r"giving away (?:all )?(?:of )?my "
         r"(?:things|stuff|belongings|possessions|pets|dog|cat)"
         r"(?=[^a-z0-9]*$| (?:because|cause|cuz|since|as) i (?:wont|will not|dont|do not) need)",
+        unless_message=_GIVING_AWAY_WHY,
     ),
     # --- self-harm -------------------------------------------------------------------------------
     _rule(
@@ -491,10 +602,19 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "self_harm",
+        r"(?:knife|blade|razor|razor blade)s? (?:is|s|are|r) (?:already )?"
+        r"(?:against|on) my (?:wrist|arm|throat)s?"
+        r"|(?:holding|pressing|put|got) (?:a|the|my) (?:knife|blade|razor|razor blade) "
+        r"(?:to|against|on) my (?:wrist|arm|throat)s?",
+    ),
+    _rule(
+        "self_harm",
+        # in a hand or on the skin or a leg: cooking and shaving, unless the urge is named
         r"(?:knife|blade|razor|razor blade)s? (?:is|s|are|r) (?:already )?(?:in my hand|"
-        r"against my (?:wrist|skin|arm|throat|leg)|on my (?:wrist|throat|skin))"
-        r"|(?:holding|pressing|put|got) (?:a|the|my) (?:knife|blade|razor) (?:to|against|on) my "
-        r"(?:wrist|skin|arm|throat|leg)s?",
+        r"(?:against|on) my (?:skin|leg|thigh)s?)"
+        r"|(?:holding|pressing|put|got) (?:a|the|my) (?:knife|blade|razor|razor blade) "
+        r"(?:to|against|on) my (?:skin|leg|thigh)s?",
+        needs_message=_HARM_CUE,
     ),
     # --- overdose --------------------------------------------------------------------------------
     _rule(
@@ -502,8 +622,14 @@ RULES: tuple[Rule, ...] = (
         rf"(?:took|swallowed|downed|ate|popped|shot|shot up|snorted|injected|used|mixed) "
         rf"{_ADV}{_QUANT}(?: of)?(?: my| the| his| her| those| these| our)? "
         rf"{_DRUG}"
-        r"|(?:took|swallowed|downed|popped|shot up|snorted|injected) (?:everything|every pill|"
-        r"the rest of (?:my|the) \w+)(?: (?:i had|in|from|left))?"
+        r"|(?:took|swallowed|downed|popped|shot up|snorted|injected) (?:every pill|the rest of "
+        r"(?:my|the|his|her) (?:pills?|tablets?|meds|medications?|prescription|script|bottle|"
+        r"xanax|xans|bars|oxys?|percs?|fent|fentanyl|heroin|dope|stash|supply|bag|benzos?))"
+        # "i took everything (i had)", not "took everything in", "everything my sponsor said"
+        r"|(?:^ ?|(?:i|just|then|and) )(?:took|swallowed|downed|popped|shot up|"
+        r"snorted|injected) everything(?: i had| i have| i had left| left| in the (?:house|"
+        r"cabinet|medicine cabinet)| from the (?:medicine cabinet|cabinet))?"
+        r"(?=[^a-z0-9]*$| (?:and|tonight|rn|right now|now|at once)(?![a-z]))"
         r"|ate (?:every pill|the rest of (?:my|the) (?:pills|meds|tablets))"
         r"|(?:mixed|mixing|took|taking|on) (?:\w+ ){0,2}(?:xanax|xans|bars|benzos?|klonopin|"
         r"valium|pills|oxys?|percs?|fent|heroin|dope|methadone) (?:and|with|plus) (?:\w+ ){0,2}"
@@ -549,8 +675,9 @@ RULES: tuple[Rule, ...] = (
         rf"(?:did|used|took|smoked|snorted|shot|shot up|injected|swallowed|popped) "
         r"(?:way |just |probably |definitely )?(?:too much|too many|way too much|way too many|"
         r"more than (?:usual|normal|i should)) (?:of )?(?:my |the |that |this )?"
-        rf"{_DRUG_NAME}(?!.*(?<![a-z])(?:lol|haha|lmao|jk)(?![a-z]))",
+        rf"{_DRUG_NAME}",
         needs_cue=True,
+        joke_after=True,
     ),
     _rule(
         "overdose",
@@ -562,8 +689,11 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "overdose",
+        # "i'm turning blue" is also the cold or a charity: only with a drug or a failing body
         r"(?:(?:im|i am)|my (?:lips|fingers|face) (?:are|is|r)) (?:turning|going) blue"
-        r"(?! (?:in the face|from|with|because|cause|lol|haha))",
+        r"(?! (?:in the face|from|with|because|cause|for|lol|haha))",
+        needs_message=_OVERDOSE_CUE,
+        joke_after=True,
     ),
     # --- immediate danger -----------------------------------------------------------------------
     _rule(
@@ -572,11 +702,11 @@ RULES: tuple[Rule, ...] = (
         r"(?:hitting|beating|punching|choking|"
         r"strangling|hurting|attacking|kicking|stabbing|raping|threatening|following|stalking|"
         r"chasing|grabbing|dragging) (?:me|us|my kids|my (?:son|daughter|baby))"
-        r"(?! on| online| back)",
+        r"(?! on| online| back| up)",
     ),
     _rule(
         "danger",
-        rf"{_THIRD}(?: s| is| are| re| has| have| got| just)?(?: \w+){0, 4}?"
+        rf"{_THIRD}(?: s| is| are| re| has| have| got| just)?(?: \w+){{0,4}}?"
         r"(?: has| got| is holding| pulled| grabbed| s got)? (?:got )?(?:a (?:knife|gun|weapon|"
         r"bat)|a gun to my head|broke in|breaking in|trying to (?:break|get) in(?:to)?|outside my "
         r"(?:door|house|window|room|apartment)|banging on (?:my|the) door|locked me in)",
@@ -693,26 +823,86 @@ _PAST_COGNITION = re.compile(
 )
 
 
+# How far before a match the look-back checks (negation, condition, someone else, a past
+# cognition verb) read: each is a few words, and reading the clause from its start at every
+# match would make a long clause with many matches cost quadratic time.
+_LOOK_BACK = 120
+
+
 def _words_before(text: str, start: int, n: int) -> str:
-    return " ".join(text[:start].split()[-n:])
+    low = max(0, start - _LOOK_BACK)
+    words = text[low:start].split()
+    if low and words and not text[low - 1].isspace() and not text[low].isspace():
+        words = words[1:]  # cut off by the window
+    return " ".join(words[-n:])
 
 
-def _cancelled(rule: Rule, clause: str, start: int) -> bool:
-    before = clause[:start]
-    if rule.kind in ("suicide", "self_harm") and _OTHER_SUBJECT.search(before):
+class _Clause:
+    """A clause and what in it cancels matches, each found once however many matches it has."""
+
+    __slots__ = ("_if", "_joke", "_past", "_present", "_recent", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._present: bool | None = None
+        self._recent: bool | None = None
+        self._past: bool | None = None
+        self._if: bool | None = None
+        self._joke: int | None = None
+
+    @property
+    def present(self) -> bool:
+        if self._present is None:
+            self._present = _PRESENT.search(self.text) is not None
+        return self._present
+
+    @property
+    def recent(self) -> bool:
+        if self._recent is None:
+            self._recent = _RECENT.search(self.text) is not None
+        return self._recent
+
+    @property
+    def past(self) -> bool:
+        if self._past is None:
+            self._past = _PAST.search(self.text) is not None
+        return self._past
+
+    @property
+    def has_if(self) -> bool:
+        if self._if is None:
+            self._if = _IF.search(self.text) is not None
+        return self._if
+
+    @property
+    def last_joke(self) -> int:
+        """Where the last "lol"/"haha"/"jk" in the clause starts, or -1."""
+        if self._joke is None:
+            self._joke = -1
+            for m in _JOKE.finditer(self.text):
+                self._joke = m.start()
+        return self._joke
+
+
+def _cancelled(rule: Rule, clause: _Clause, start: int, end: int) -> bool:
+    # What the clause holds first (known after the first match), then the few words before.
+    if rule.needs_cue and not (clause.present or clause.recent):
         return True
-    if rule.negatable and _NEGATION.search(_words_before(clause, start, 3)):
+    if rule.past_sensitive and not clause.present and clause.past:
         return True
-    if _CONDITIONAL.search(before):
+    if rule.conditional_clause and clause.has_if:
         return True
-    if rule.conditional_clause and _IF.search(clause):
+    if rule.joke_after and clause.last_joke >= end:
         return True
-    if _PAST_COGNITION.search(before):
+    text = clause.text
+    low = max(0, start - _LOOK_BACK)
+    if rule.kind in ("suicide", "self_harm") and _OTHER_SUBJECT.search(text, low, start):
         return True
-    present = _PRESENT.search(clause) is not None
-    if rule.needs_cue and not (present or _RECENT.search(clause)):
+    if rule.negatable and _NEGATION.search(_words_before(text, start, 3)):
         return True
-    return rule.past_sensitive and not present and _PAST.search(clause) is not None
+    if _CONDITIONAL.search(text, low, start):
+        return True
+    return _PAST_COGNITION.search(text, low, start) is not None
 
 
 # Every rule is prefiltered: a rule runs only when the literal strings its matches need occur.
@@ -778,10 +968,21 @@ def detect(matching: str, squeezed: str = "", admitted: int | None = None) -> Cr
     # clause alone); a long message has dozens, and most admitted rules fit none of them.
     per_clause: list[int] | None = None
     per_squeezed: list[int] = []
+    # Message-wide cues and explanations, and each clause's own cancelling words, found once.
+    in_message: dict[re.Pattern[str], bool] = {}
+    facts: dict[str, _Clause] = {}
     while todo:  # the admitted rules, in order
         low = todo & -todo
         todo ^= low
         rule = RULES[low.bit_length() - 1 - _FIRST_GATE]
+        if rule.needs_message is not None and not _in_message(
+            rule.needs_message, matching, in_message
+        ):
+            continue
+        if rule.unless_message is not None and _in_message(
+            rule.unless_message, matching, in_message
+        ):
+            continue
         if rule.whole_message:
             if rule.pattern.search(matching):
                 return rule.kind
@@ -801,10 +1002,26 @@ def detect(matching: str, squeezed: str = "", admitted: int | None = None) -> Cr
             masks = per_squeezed or [-1] * len(squeezed_clauses)
             sources = sources + [c for c, m in zip(squeezed_clauses, masks, strict=True) if m & low]
         for clause in sources:
-            for m in rule.pattern.finditer(clause):
-                if not _cancelled(rule, clause, m.start()):
+            matches = rule.pattern.finditer(clause)
+            m = next(matches, None)
+            if m is None:
+                continue
+            known = facts.get(clause)
+            if known is None:
+                known = facts[clause] = _Clause(clause)
+            while m is not None:
+                if not _cancelled(rule, known, m.start(), m.end()):
                     return rule.kind
+                m = next(matches, None)
     return None
+
+
+def _in_message(
+    pattern: re.Pattern[str], matching: str, found: dict[re.Pattern[str], bool]
+) -> bool:
+    if pattern not in found:
+        found[pattern] = pattern.search(matching) is not None
+    return found[pattern]
 
 
 class CrisisStage:

@@ -1,10 +1,12 @@
 """Crisis phrasings a reviewer found the rules missing; near-misses that must stay shares."""
 
+import time
+
 import pytest
 
 from app.moderation import ScreenContext, default_pipeline
 from app.moderation.message import Message
-from app.moderation.stages.crisis import detect
+from app.moderation.stages.crisis import CrisisStage, detect
 
 
 def kind_of(text: str) -> str | None:
@@ -23,14 +25,15 @@ def kind_of(text: str) -> str | None:
         ("no point living anymore", "suicide"),
         ("i deserve to die", "suicide"),
         ("i don't deserve to live", "suicide"),
-        ("tonight's the night i do it", "suicide"),
+        ("tonight's the night i end it", "suicide"),
+        ("tonight's the night i do it, i have the pills", "suicide"),
         ("i've got a plan and the pills", "suicide"),
         ("i'm gonna relapse and hopefully not wake up", "suicide"),
         ("gonna use til i'm dead", "suicide"),
         ("i'm gonna take everything i have and go to sleep", "suicide"),
         ("i'm standing on the ledge", "suicide"),
         ("i'm giving away my things", "suicide"),
-        ("i'm not gonna be around much longer", "suicide"),
+        ("i'm not gonna be around much longer, i can't do this anymore", "suicide"),
         ("unalive myself", "suicide"),
         ("thinking about unaliving myself", "suicide"),
         ("sewerslide", "suicide"),
@@ -42,13 +45,14 @@ def kind_of(text: str) -> str | None:
         ("i wan2 die", "suicide"),
         ("i want to kll myself", "suicide"),
         ("1 w4nt t0 d13", "suicide"),
-        ("the knife is in my hand", "self_harm"),
+        ("the knife is in my hand, i'm so tempted to cut", "self_harm"),
+        ("the razor is against my wrist", "self_harm"),
         ("i feel like hurting myself", "self_harm"),
         ("i feel like cutting", "self_harm"),
         ("i'm cutting", "self_harm"),
         ("im cutting rn", "self_harm"),
         ("i mixed benzos and alcohol and i feel like i'm dying", "overdose"),
-        ("i'm turning blue", "overdose"),
+        ("i'm turning blue and dizzy", "overdose"),
         ("i just did way too much fentanyl", "overdose"),
         ("i just shot up everything i had", "overdose"),
         ("i'm shooting the whole bag tonight", "overdose"),
@@ -60,6 +64,22 @@ def kind_of(text: str) -> str | None:
         ("unalive myself tonight", "suicide"),
         ("i've been cutting", "self_harm"),
         ("im still cutting", "self_harm"),
+        # narrowed after review, the crisis forms still caught
+        ("im on the ledge and im gonna jump", "suicide"),
+        ("I'm on the edge of the roof.", "suicide"),
+        ("I'm on the other side of the railing", "suicide"),
+        ("ive got a plan and a gun.", "suicide"),
+        ("i'm giving away my stuff because i won't need it", "suicide"),
+        ("hopefully i don't wake up tomorrow", "suicide"),
+        ("I hope I don't wake up.", "suicide"),
+        ("there's no point living.", "suicide"),
+        ("i deserve to not live anymore", "suicide"),
+        ("i won't be here tomorrow, i can't do this anymore", "suicide"),
+        ("I won't need to be here tomorrow.", "suicide"),
+        ("i won't be alive tomorrow", "suicide"),
+        ("I took everything I had", "overdose"),
+        ("took the rest of my pills", "overdose"),
+        ("my lips are turning blue help", "overdose"),
     ],
 )
 def test_reviewed_phrasing_is_a_crisis(text: str, kind: str) -> None:
@@ -109,10 +129,170 @@ def test_reviewed_phrasing_is_a_crisis(text: str, kind: str) -> None:
         "i just took too much adderall to study lol",
         "I just ate everything in the fridge",
         "1 want to thank everyone",
+        # found flagged in review (alert fatigue)
+        "Going to bed early, hopefully I don't wake up again at 4am with cravings.",
+        "Hopefully I don't wake up tomorrow with the shakes like last time.",
+        "I'm cooking dinner, the knife is in my hand so typing is slow.",
+        "I put the razor on my leg\u2026shaving haha",
+        "I'm sitting on the window ledge with my coffee",
+        "I'm on the ledge of relapsing, need to call my sponsor.",
+        "Two years sober and I'm on the other side of the fence now.",
+        "I'm moving next month so I'm giving away my stuff.",
+        "I'm not gonna be around much longer, gotta pick up my kids.",
+        "I'm not gonna be around much longer, my ride is outside.",
+        "I'm not gonna be around much longer, doctor's appointment.",
+        "I'm not gonna be around much longer, I have a red-eye flight",
+        "There's no point living a lie, so I told my wife I relapsed.",
+        "Tonight's the night I finally do it - my first share!",
+        "Tonight's the night I do it! Telling my family I'm an addict.",
+        "I'm turning blue in here, the AC is freezing.",
+        "I'm going blue for autism awareness month.",
+        "I got a plan and some pills from my psychiatrist, feeling hopeful.",
+        "I deserve to not live in fear anymore.",
+        "I took everything in",
+        "I took the rest of the day off",
+        # idioms and past shares
+        "This craving is killing me.",
+        "I could die of embarrassment, I cried the whole share.",
+        "I'm cutting ties with my old using friends.",
+        "I'm dying to see my kids this weekend.",
+        "I'm dead tired after a double shift.",
+        "I'm done with drinking, for real this time.",
+        "I used to cut, I'm 3 years clean from self harm now.",
+        "When I overdosed in 2019 my mom found me.",
+        "I feel like cutting out sugar too.",
+        "I'm cutting onions and crying lol.",
+        "I'm snorting with laughter.",
+        # the reviewed rules' own words in ordinary sentences
+        "I took everything my sponsor said to heart.",
+        "My ex took everything in the divorce.",
+        "My ex took everything.",
+        "I took everything I had learned and wrote it down.",
+        "I swallowed everything I wanted to say.",
+        "I just did way too much thinking today.",
+        "I took too much on this week and I'm exhausted.",
+        "I did too much coke back in the day.",
+        "I won't be here next week, I'm on vacation.",
+        "I won't be around much longer tonight, my battery is dying.",
+        "I won't be here tomorrow, I have a doctor's appointment.",
+        "Won't be around for long today, gotta work.",
+        "I'm not gonna be here tomorrow, my kid has a recital.",
+        "I'm not going to be here much longer, the library closes at 8.",
+        "I'm not gonna be around much longer, gotta go, bye everyone!",
+        "I'm not gonna be around much longer, gotta pick up my meds.",
+        "I'm giving away my stuff to the shelter before the move.",
+        "I'm giving away my old bottles to the recycling.",
+        "I'm on the edge of the bridge of my nose with these glasses lol.",
+        "I'm standing on the ledge of a big decision.",
+        "I'm sitting on the ledge outside having a smoke.",
+        "I'm on the edge of my seat waiting for my chip.",
+        "I was on the ledge for years, but now I'm doing better.",
+        "Got discharged from detox today, hopefully I don't come back.",
+        "Hopefully I don't make it a habit.",
+        "Hopefully I die laughing at the comedy show tonight.",
+        "I hope I don't wake up with a hangover, oh wait, I'm sober!",
+        "I hope I don't make it worse.",
+        "I'm turning blue from holding my breath in yoga.",
+        "I'm turning blue, dying of cold here.",
+        "I'm going blue for autism awareness month, help us raise money.",
+        "I have a plan for the holidays and the pills are locked up with my wife.",
+        "I have a safety plan and the numbers in my phone.",
+        "I've got the meds and a plan from my doctor to taper.",
+        "I'm cooking, the knife is in my hand, can't stop laughing.",
+        "The knife is in my hand, my finger is bleeding, ouch.",
+        "The knife is in my hand, I need to cut the onions.",
+        "I have a knife in my hand, I'm chopping vegetables.",
+        "The blade is against my skin when I shave my head.",
+        "I'm holding a razor to my face, shaving.",
+        "Tonight's the night I tell my parents I'm an alcoholic.",
+        "Tonight is the night I finally do it, I'm calling my sponsor.",
+        "Tonight's the night I do it, no more hiding, telling my parents.",
+        "There's no point living in fear of relapse.",
+        "There's no reason to live like I did before.",
+        "I'm shooting the whole wedding tomorrow, I'm the photographer.",
+        "I'm shooting all the footage for the recovery video.",
+        "My dad keeps hitting me up for money.",
     ],
 )
 def test_near_miss_is_not_a_crisis(text: str) -> None:
     assert kind_of(text) is None
+
+
+@pytest.mark.parametrize(
+    ("alone", "with_a_cue", "kind"),
+    [
+        (
+            "tonight's the night i do it",
+            "tonight's the night i do it, i have the pills",
+            "suicide",
+        ),
+        (
+            "i'm not gonna be around much longer",
+            "i'm not gonna be around much longer, take care of my dog",
+            "suicide",
+        ),
+        ("the knife is in my hand", "the knife is in my hand, i'm so tempted to cut", "self_harm"),
+        ("i'm turning blue", "i'm turning blue and dizzy", "overdose"),
+    ],
+)
+def test_an_everyday_phrase_needs_a_second_cue(alone: str, with_a_cue: str, kind: str) -> None:
+    # alone, as common at a meeting as in a crisis: left to the semantic screen
+    assert kind_of(alone) is None
+    assert kind_of(with_a_cue) == kind
+
+
+# Each reviewed rule's own words, repeated: every candidate match is tried and cancelled (no
+# time cue, a past marker, a condition, a joke), which must cost time linear in the length.
+_ADVERSARIAL = [
+    "did too much fent ",
+    "you did too much fent ",
+    "hopefully not wake up ",
+    "i want to ",
+    "kill myself ",
+    "if kms ",
+    "back in 2017 i want to die ",
+    "i thought i want to unalive myself ",
+    "on the ledge ",
+    "not gonna be around ",
+    "i'm not gonna be around much longer ",
+    "tonight's the night ",
+    "tonight's the night i do it ",
+    "i'm turning blue ",
+    "the knife is in my hand ",
+    "giving away my stuff ",
+    "i deserve to ",
+    "have a plan and the pills ",
+    "i took everything in ",
+    "took too much ",
+    "mixed xanax and alcohol ",
+    "no point living a lie ",
+    "i'm not cutting myself ",
+    "i used to cut myself ",
+    "he is going to kill me if ",
+]
+
+
+def _cost(text: str) -> float:
+    msg = Message.of(text)
+    stage, ctx = CrisisStage(), ScreenContext()
+    stage.check(msg, ctx)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        stage.check(msg, ctx)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("fragment", _ADVERSARIAL)
+def test_screening_cost_grows_linearly_on_the_rules_own_words(fragment: str) -> None:
+    def text(n: int) -> str:
+        return (fragment * (n // len(fragment) + 1))[:n]
+
+    half, full = _cost(text(8_000)), _cost(text(16_000))
+    # linear: about 2x; quadratic: 4x (a look-around rescanning the rest, ~1 s before the fix)
+    assert full <= 2.5 * half + 0.001, (fragment, half, full)
+    assert full < 0.1, (fragment, full)  # ~2-20 ms measured on a slow box
 
 
 @pytest.mark.parametrize(
