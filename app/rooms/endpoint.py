@@ -26,6 +26,7 @@ from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from app.auth.tickets import TicketError, TicketExpired
+from app.moderation.crisis import crisis_kind
 from app.rooms import codec
 from app.rooms import protocol as p
 from app.rooms.commands import Concern, Disconnect, Join, Post, Reconnect
@@ -451,10 +452,7 @@ class Session:
         verdict = self.rooms.screen_text(room, me, cmd.x)
         if verdict is None:
             return cmd
-        if verdict.crisis:
-            care = self.rooms.crisis_care(room, me, cmd.x, "")
-            if care is not None:
-                await room.submit(member_id, care)
+        await self._give_care(self.rooms.care_off_the_room(crisis_kind(verdict), ""))
         if verdict.action in ("block", "hold"):
             self.error("blocked", "This message was not sent.", why=list(verdict.reasons))
             return None

@@ -213,7 +213,7 @@ class Workers:
         """Look up the workers that the present members of ``rooms`` are connected through."""
         others = {
             worker
-            for room in list(rooms)
+            for room in rooms
             for m in room.state.members.values()
             if (worker := worker_of(m.conn)) is not None and worker != self.me
         }
@@ -706,14 +706,11 @@ class RoomChannel:
         worker takes over, and sends them ``away`` (:meth:`_send_away_stranded`).
         """
         gone = self.workers.gone if self.workers is not None else frozenset()
-        if gone:
-            present = [
-                m.id
-                for m in self.state.members.values()
-                if m.conn is not None and worker_of(m.conn) not in gone
-            ]
-        else:
-            present = [m.id for m in self.state.members.values() if m.present]
+        present = [
+            m.id
+            for m in self.state.members.values()
+            if m.conn is not None and (not gone or worker_of(m.conn) not in gone)
+        ]
         if not present:
             return True  # nobody to deliver to: only departures and the idle end are due
         return min(present) in self.conns

@@ -293,15 +293,7 @@ class Rooms:
         if self.on_verdict is not None:
             self.on_verdict(verdict, time.perf_counter() - started)
         crisis = crisis_kind(verdict)
-        care = None
-        if crisis is not None:
-            care = Concern(
-                cid=cmd.cid,
-                crisis=crisis,
-                hint=crisis_hint(crisis),
-                card=self.care_card,
-                delivered=False,
-            )
+        care = self.care_off_the_room(crisis, cmd.cid)
         warned = verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok
         if self.semantic is not None and screens_semantically(verdict) and not warned:
             # Crisis language the rules missed gets its care whatever happens to the message;
@@ -386,6 +378,13 @@ class Rooms:
             return None
         ctx = self._context(room, me, [], confirmed=False)
         kind = self.pipeline.crisis(text[:MAX_TEXT_CHARS], ctx)
+        return self.care_off_the_room(kind, cid, alert=alert)
+
+    def care_off_the_room(
+        self, kind: CrisisKind | None, cid: str, *, alert: bool = True
+    ) -> Concern | None:
+        """The care for crisis language of ``kind`` in text that is not (or not yet) in the
+        room: a ``Concern`` with ``delivered=False``, or None for no crisis."""
         if kind is None:
             return None
         return Concern(
@@ -416,12 +415,7 @@ class Rooms:
         """The care for crisis language in a member's name (``name_crisis``), or None."""
         if self.pipeline is None:
             return None
-        kind = name_crisis(name, self.pipeline)
-        if kind is None:
-            return None
-        return Concern(
-            cid="", crisis=kind, hint=crisis_hint(kind), card=self.care_card, delivered=False
-        )
+        return self.care_off_the_room(name_crisis(name, self.pipeline), "")
 
     def _late_crisis(self, delivered: Delivered, kind: CrisisKind) -> None:
         """On the event loop: the semantic screen found a crisis in a delivered message."""
