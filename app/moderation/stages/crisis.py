@@ -126,7 +126,7 @@ _QUANT = (
     r"forty|fifty|a hundred|double|triple|every one of|every)"
 )
 _DRUG = (
-    r"(?:pills?|tablets?|meds?|medications?|bottle|capsules|doses?|stuff|them|xanax|xans|bars|"
+    r"(?:pills?|tablets?|meds?|medications?|bottle|capsules|doses?|them|xanax|xans|bars|"
     r"grams?|g|bag|bags|bundle|point|points|half|eighth|ball|shot|"
     r"oxys?|oxy|percs?|roxys?|fent|fentanyl|heroin|dope|h|tylenol|paracetamol|ibuprofen|advil|"
     r"ambien|klonopin|valium|benzos?|sleeping pills|sleeping tablets|antidepressants|insulin|"
@@ -240,6 +240,14 @@ _GIVING_AWAY_WHY = compile_words(
     r"spring cleaning|garage sale|yard sale|donate|donating|charity|thrift|goodwill|shelter|"
     r"minimalist|minimalism|marie kondo|too much stuff"
 )
+# Explanations for letters to the family: step work, amends, therapy, holidays.
+_LETTERS_WHY = compile_words(
+    r"step (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)|"
+    r"(?:\d+(?:st|nd|rd|th)|fourth|fifth|eighth|ninth|tenth) step|steps|step work|amends|"
+    r"sponsor|therapist|therapy|counsel+or|counseling|homework|assignment|gratitude|christmas|"
+    r"birthday|holidays?|mothers day|fathers day|grief|unsent|"
+    r"(?:from|in) (?:rehab|treatment|detox|jail|prison)"
+)
 # A joke marker after a match ("i took too much adderall to study lol").
 _JOKE = compile_words(r"lol|lo+l|haha(?:ha)*|lmao|lmfao|rofl|jk|jking|just kidding")
 # An ending before a ledge or a railing means the place, not a jump ("on the ledge of
@@ -264,8 +272,12 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "suicide",
         r"(?:cant|can't|wont|will not|dont think i (?:can|will|could)|not going to|not gonna) "
-        r"(?:survive|make it|last|get through) (?:tonight|the night|til morning|till morning|"
-        r"through the night|another day|much longer|this one)",
+        r"(?:(?:survive|last|get through) (?:tonight|the night|til morning|till morning|"
+        r"through the night|another day|much longer|this one)"
+        # "i can't make it tonight, i'm sick" is a missed meeting: "make it" only with "through"
+        # or a span of time, not a bare evening
+        r"|make it (?:through (?:tonight|the night|this night|today)|(?:til|till|until|to) "
+        r"morning|another day|much longer|through another day))",
         negatable=False,
     ),
     _rule(
@@ -317,8 +329,13 @@ RULES: tuple[Rule, ...] = (
         r"|wont be alive (?:tomorrow|anymore|much longer|by morning|next week)"
         r"|(?:this is|its) the last (?:time you(?:ll)? hear from me|message)"
         r"|tell my (?:kids|family|mom|mum|dad|wife|husband|son|daughter|parents) (?:that )?i "
-        r"(?:love|loved|am sorry|m sorry)"
-        r"|(?:wrote|writing|left) (?:letters|a letter|notes|a note) (?:to|for) my",
+        r"(?:love|loved|am sorry|m sorry)",
+    ),
+    _rule(
+        "suicide",
+        # letters to the family are also step work, amends and therapy homework
+        r"(?:wrote|writing|left) (?:letters|a letter|notes|a note) (?:to|for) my",
+        unless_message=_LETTERS_WHY,
     ),
     _rule(
         "suicide",
@@ -333,8 +350,13 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "suicide",
         r"(?:nobody|no one|noone) (?:cares|would care|will care|gives a (?:shit|fuck|damn)) "
-        r"(?:if|whether) i (?:live or die|lived or died|die|died|make it)"
-        r"|(?:im|i am|i feel like) (?:such )?a burden (?:to|on) (?:everyone|everybody|my family)",
+        r"(?:if|whether) i (?:live or die|lived or died|die|died"
+        # "nobody cares if i make it to the meeting on time"
+        r"|make it(?=[^a-z0-9]*$| (?:or not|through|anymore|any more|out alive)(?![a-z])))"
+        r"|(?:im|i am|i feel like) (?:such )?a burden (?:to|on) (?:everyone|everybody|my family)"
+        # "a burden on my family financially", "... until i find a job": money or a spell
+        r"(?! (?:financially|money|moneywise|with (?:money|rent|bills|the bills)|for (?:money|rent|"
+        r"now|a while|a bit)|until|till|while|since)(?![a-z]))",
         negatable=False,
     ),
     _rule(
@@ -404,7 +426,11 @@ RULES: tuple[Rule, ...] = (
         r"been|keep|constantly|always|i|seriously) (?:seriously |constantly |always |really )?"
         r"(?:thinking|think|dreaming|fantasi[sz]ing) (?:about|bout|abt|of) "
         r"(?:suicide|killing myself|ending (?:it|my life|things|it all)|dying|"
-        r"taking my (?:own )?life|offing myself|not being here|jumping|hanging myself|"
+        r"taking my (?:own )?life|offing myself|not being here|hanging myself|"
+        # "thinking about jumping into a new job": a jump only alone, or off, from, in front
+        r"jumping(?=[^a-z0-9]*$|[,;] | (?:off|from|in front|out (?:of )?(?:a|the|my) window|"
+        r"to my death|again|tonight|rn|right now|now|lately|a lot|all the time|every day)"
+        r"(?![a-z]))|"
         r"overdosing|how to die|ways to die)"
         r"|(?:googling|looking up|researching|searching|reading about) (?:ways|how|the best way)"
         r" to (?:die|kill myself|end it|overdose|od|hang myself)",
@@ -465,7 +491,11 @@ RULES: tuple[Rule, ...] = (
         r"|(?:cant|can't|cannot) (?:go on|keep going|keep living|do life)(?: \w+)? "
         r"(?:anymore|any longer|much longer)|(?:cant|cannot) go on living"
         r"|(?:cant|cannot) go on(?=[^a-z0-9]*$)"
-        r"|(?:tired|sick) of (?:living|being alive|life|existing)(?! like)",
+        r"|(?:tired|sick) of (?:being alive|existing)(?! like)"
+        # "tired of living paycheck to paycheck", "... in fear", "... with my parents": a way of
+        # living, not life; only with nothing after it but a time or a feeling word
+        r"|(?:tired|sick) of (?:living|life)(?=[^a-z0-9]*$|[,;] | (?:anymore|any more|any longer|"
+        r"rn|right now|now|honestly|tbh|ngl|and (?:i|everything|want|wanna|ready))(?![a-z]))",
     ),
     _rule(
         "suicide",
@@ -622,6 +652,9 @@ RULES: tuple[Rule, ...] = (
         rf"(?:took|swallowed|downed|ate|popped|shot|shot up|snorted|injected|used|mixed) "
         rf"{_ADV}{_QUANT}(?: of)?(?: my| the| his| her| those| these| our)? "
         rf"{_DRUG}"
+        # "stuff" is a drug only after a verb for using one ("my ex took all my stuff")
+        rf"|(?:swallowed|downed|popped|shot|shot up|snorted|injected) "
+        rf"{_ADV}{_QUANT}(?: of)?(?: my| the| his| her| those| these| our)? stuff"
         r"|(?:took|swallowed|downed|popped|shot up|snorted|injected) (?:every pill|the rest of "
         r"(?:my|the|his|her) (?:pills?|tablets?|meds|medications?|prescription|script|bottle|"
         r"xanax|xans|bars|oxys?|percs?|fent|fentanyl|heroin|dope|stash|supply|bag|benzos?))"
@@ -652,13 +685,23 @@ RULES: tuple[Rule, ...] = (
     _rule("overdose", r"(?:i|i just) (?:overdosed|odd|oded)", needs_cue=True),
     _rule(
         "overdose",
+        # "my fingers are turning blue, it's freezing out": a body part is not someone else (the
+        # speaker's own blue lips need a cue, below)
+        r"(?!my (?:fingers?|toes?|hands?|feet|foot|lips?|face|nose|ears?|nails?|skin|legs?|arms?|"
+        r"cheeks?|fingertips?)(?![a-z]))"
         rf"{_THIRD}(?: is| s| are| re| has| just)? (?:overdosing|oding|od ing|not breathing|"
         r"isnt breathing|stopped breathing|turning blue|turned blue|going blue|unresponsive|"
         r"not responding|wont wake up|not waking up|isnt waking up|not moving|isnt moving|"
         r"cant wake (?:him|her|them) up|foaming at the mouth)"
         r"|(?:cant|cannot|can't) wake (?:him|her|them|my \w+) up"
         r"|(?:need|get|where is|wheres|somebody get|someone get|bring|give (?:him|her) the|"
-        r"dont have|dont have any|no) (?:some |the |any )?(?:narcan|naloxone)",
+        r"dont have|dont have any|(?<!was )(?<!were )no) (?:some |the |any )?(?:narcan|naloxone)"
+        # "we need narcan training", "no narcan at the pharmacy": supplies, not an emergency
+        r"(?! (?:training|trainings|kits?|class|classes|course|courses|workshops?|sessions?|"
+        r"programs?|box|boxes|vending|dispensers?|in stock|available|on hand|on site|"
+        r"at (?:the |a |any |every |all |our )?(?:pharmacy|pharmacies|drugstore|store|clinic|cvs|"
+        r"walgreens|meetings?|groups?|home group|church)|for (?:the|our|every|all) (?:groups?|"
+        r"meetings?|rooms?|members))(?![a-z]))",
     ),
     _rule(
         "overdose",
@@ -729,7 +772,10 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "danger",
-        r"(?:im|i am|i feel|i'm|feel|feeling) (?:so |really |very )?(?:not safe|unsafe|in danger|"
+        r"(?:im|i am|i feel|i'm|feel|feeling) (?:so |really |very )?(?:not safe|unsafe|"
+        # "in danger of relapsing" is a risk, "in danger of being killed" a danger
+        r"in danger(?! of (?!(?:being|getting) (?:killed|hurt|attacked|beaten|shot|stabbed|raped)"
+        r"|dying|my life))|"
         r"scared for my life|afraid for my life|terrified for my life|being abused|trapped here)"
         r"|(?:dont|do not|dont really) feel safe"
         r"(?: at home| here| with (?:him|her|them)| right now)?"
