@@ -18,7 +18,7 @@ import pytest
 
 from app.config import Settings
 from app.moderation import crisis_hint
-from tests.support.rooms import Member, create_meeting
+from tests.support.rooms import Meeting, Member, create_meeting
 from tests.support.server import LiveServer
 
 
@@ -33,14 +33,22 @@ async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def started(
+    live_server: LiveServer, http: httpx.AsyncClient, **fields: Any
+) -> tuple[Meeting, Member]:
+    """A meeting (``fields`` of its definition) that its host has started: both."""
+    meeting = await create_meeting(live_server, http, **fields)
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    return meeting, host
+
+
 async def live(
     live_server: LiveServer, http: httpx.AsyncClient, **policy: Any
 ) -> tuple[Member, Member, Member]:
     """A live meeting (newcomer cooldown off, ``policy`` over it): its host, Ann and Bob."""
-    meeting = await create_meeting(live_server, http, policy={"newcomer_cooldown": 0, **policy})
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    meeting, host = await started(live_server, http, policy={"newcomer_cooldown": 0, **policy})
     return host, await meeting.join("Ann"), await meeting.join("Bob")
 
 
@@ -198,10 +206,7 @@ async def test_crisis_in_a_report_reason_gets_care(
 async def test_a_name_that_is_a_cry_for_help_gets_care_when_its_member_joins(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await create_meeting(live_server, http)
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    meeting, host = await started(live_server, http)
     member = await meeting.join("WantToDieTonight")
     await member.event("care")
     alert = await host.event("alert")
@@ -216,10 +221,7 @@ async def test_a_name_that_is_a_cry_for_help_gets_care_when_its_member_joins(
 async def test_a_facilitators_message_to_the_lobby_is_screened(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await create_meeting(live_server, http, lobby=True)
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    meeting, host = await started(live_server, http, lobby=True)
     waiting = await meeting.join("Ann")
     await host.send({"t": "lobby_say", "x": "shut up you worthless junkie"})
     refused = await host.event("error")
@@ -248,10 +250,7 @@ async def test_crisis_in_a_report_reason_does_not_name_the_reporter(
 async def test_a_message_cared_for_before_a_resume_gets_no_second_care_after_it(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    meeting = await create_meeting(live_server, http)
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    meeting, host = await started(live_server, http)
     ann = await meeting.join("Ann")
     for i in range(5):
         await ann.say(f"filler {i}")
