@@ -271,13 +271,16 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "suicide",
-        r"(?:cant|can't|wont|will not|dont think i (?:can|will|could)|not going to|not gonna) "
+        # "i'll" is "il" in the matching form (repeated letters collapse)
+        r"(?:cant|can't|wont|will not|dont think (?:i (?:can|will|could)|il)|not going to|"
+        r"not gonna) "
         r"(?:(?:survive|last|get through) (?:tonight|the night|til morning|till morning|"
         r"through the night|another day|much longer|this one)"
         # "i can't make it tonight, i'm sick" is a missed meeting: "make it" only with "through"
         # or a span of time, not a bare evening
         r"|make it (?:through (?:tonight|the night|this night|today)|(?:til|till|until|to) "
-        r"morning|another day|much longer|through another day))",
+        r"morning|another day|much longer|through another day))"
+        r"(?! shifts?(?![a-z]))",  # "through the night shift": work
         negatable=False,
     ),
     _rule(

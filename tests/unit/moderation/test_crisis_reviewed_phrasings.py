@@ -99,6 +99,8 @@ def kind_of(text: str) -> str | None:
         ("I'm in danger", "danger"),
         ("I'm in danger of being killed", "danger"),
         ("I feel like I'm in danger at home", "danger"),
+        ("I don't think I'll make it through the night", "suicide"),
+        ("i dont think ill make it through tonight", "suicide"),
         ("I keep thinking about jumping", "suicide"),
         ("I keep thinking about jumping, it would be so easy", "suicide"),
         ("I'm thinking about jumping tonight", "suicide"),
@@ -243,6 +245,8 @@ def test_reviewed_phrasing_is_a_crisis(text: str, kind: str) -> None:
         "I'm shooting the whole wedding tomorrow, I'm the photographer.",
         "I'm shooting all the footage for the recovery video.",
         "My dad keeps hitting me up for money.",
+        "I don't think I'll make it through the night shift without coffee.",
+        "I can't get through the night shift.",
         # flagged by older rules (alert fatigue)
         "I can't make it tonight, I'm sick.",
         "I'm so tired of living paycheck to paycheck.",
