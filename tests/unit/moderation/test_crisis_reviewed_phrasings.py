@@ -1,12 +1,13 @@
 """Crisis phrasings a reviewer found the rules missing; near-misses that must stay shares."""
 
-import time
+import re
 
 import pytest
 
 from app.moderation import ScreenContext, default_pipeline
 from app.moderation.message import Message
-from app.moderation.stages.crisis import CrisisStage, detect
+from app.moderation.stages import crisis
+from app.moderation.stages.crisis import detect
 
 
 def kind_of(text: str) -> str | None:
@@ -288,63 +289,49 @@ def test_an_everyday_phrase_needs_a_second_cue(alone: str, with_a_cue: str, kind
     assert kind_of(with_a_cue) == kind
 
 
-# Each reviewed rule's own words, repeated: every candidate match is tried and cancelled (no
-# time cue, a past marker, a condition, a joke), which must cost time linear in the length.
-_ADVERSARIAL = [
-    "did too much fent ",
-    "you did too much fent ",
-    "hopefully not wake up ",
-    "i want to ",
-    "kill myself ",
-    "if kms ",
-    "back in 2017 i want to die ",
-    "i thought i want to unalive myself ",
-    "on the ledge ",
-    "not gonna be around ",
-    "i'm not gonna be around much longer ",
-    "tonight's the night ",
-    "tonight's the night i do it ",
-    "i'm turning blue ",
-    "the knife is in my hand ",
-    "giving away my stuff ",
-    "i deserve to ",
-    "have a plan and the pills ",
-    "i took everything in ",
-    "took too much ",
-    "mixed xanax and alcohol ",
-    "no point living a lie ",
-    "i'm not cutting myself ",
-    "i used to cut myself ",
-    "he is going to kill me if ",
-    "we need narcan training ",
-    "im in danger of relapsing ",
-    "tired of living paycheck ",
-    "wrote letters to my family for step nine ",
-    "my fingers are turning blue ",
-]
+def _lookarounds(pattern: str) -> list[str]:
+    """The bodies of the look-arounds in a regular expression's source, nested ones too."""
+    bodies = []
+    for opener in re.finditer(r"\(\?(?:=|!|<=|<!)", pattern):
+        depth, i = 1, opener.end()
+        while i < len(pattern) and depth:
+            if pattern[i] == "\\":
+                i += 2
+                continue
+            depth += {"(": 1, ")": -1}.get(pattern[i], 0)
+            i += 1
+        bodies.append(pattern[opener.end() : i - 1])
+    return bodies
 
 
-def _cost(text: str) -> float:
-    msg = Message.of(text)
-    stage, ctx = CrisisStage(), ScreenContext()
-    stage.check(msg, ctx)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        stage.check(msg, ctx)
-        best = min(best, time.perf_counter() - start)
-    return best
+def _module_patterns() -> list[re.Pattern[str]]:
+    found: list[re.Pattern[str]] = []
+    for value in vars(crisis).values():
+        if isinstance(value, re.Pattern):
+            found.append(value)
+    for rule in crisis.RULES:
+        found += [rule.pattern, *(p for p in (rule.needs_message, rule.unless_message) if p)]
+    return found
 
 
-@pytest.mark.parametrize("fragment", _ADVERSARIAL)
-def test_screening_cost_grows_linearly_on_the_rules_own_words(fragment: str) -> None:
-    def text(n: int) -> str:
-        return (fragment * (n // len(fragment) + 1))[:n]
+def test_no_look_around_reads_to_the_end_of_the_text() -> None:
+    """A look-around with an unbounded ``.*`` or ``.+`` is re-run at every candidate match and
+    makes a long message cost quadratic time (a 16 KiB frame took ~1 s, stalling every room).
+    What a rule looks at beyond its match is checked once per clause or message instead
+    (``Rule.joke_after``, ``needs_message``, ``unless_message``). Checked on the patterns'
+    source, not by timing: speed is measured by ``make bench``."""
+    unbounded = re.compile(r"(?<!\\)\.(?:\*|\+)")
+    offending = [
+        (pattern.pattern[:60], body)
+        for pattern in _module_patterns()
+        for body in _lookarounds(pattern.pattern)
+        if unbounded.search(body)
+    ]
+    assert not offending, offending
 
-    half, full = _cost(text(8_000)), _cost(text(16_000))
-    # linear: about 2x; quadratic: 4x (a look-around rescanning the rest, ~1 s before the fix)
-    assert full <= 2.5 * half + 0.001, (fragment, half, full)
-    assert full < 0.1, (fragment, full)  # ~2-20 ms measured on a slow box
+
+def test_the_check_finds_an_unbounded_look_around() -> None:
+    assert _lookarounds(r"a(?!.*(?<![a-z])lol)b") == [r".*(?<![a-z])lol", "[a-z]"]
 
 
 @pytest.mark.parametrize(
