@@ -18,7 +18,7 @@ import pytest
 
 from app.config import Settings
 from app.moderation import crisis_hint
-from tests.support.rooms import Meeting, Member, create_meeting
+from tests.support.rooms import Frame, Meeting, Member, create_meeting
 from tests.support.server import LiveServer
 
 
@@ -159,17 +159,24 @@ async def test_crisis_language_gets_care_even_when_the_message_is_not_delivered(
 CRY = "I want to die tonight"
 
 
+async def cry_past_the_rate_limit(member: Member) -> tuple[str, Frame]:
+    """``member`` sends five messages, then ``CRY``, which the rate limit refuses: its cid and
+    the refusal (with ``retry``)."""
+    for i in range(5):
+        await member.say(f"filler {i}")
+    cid = await member.say(CRY)
+    refused = await member.event("error", cid=cid)
+    assert refused["code"] == "rate_limited"
+    return cid, refused
+
+
 async def test_crisis_in_a_message_sent_too_fast_gets_care_once(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     """Past the rate limit a message is refused before it is screened; crisis language in it
     brings the card and the alert all the same, and once: not again when it is sent again."""
     host, ann, _ = await live(live_server, http)
-    for i in range(5):
-        await ann.say(f"filler {i}")
-    cid = await ann.say(CRY)
-    refused = await ann.event("error", cid=cid)
-    assert refused["code"] == "rate_limited"
+    cid, refused = await cry_past_the_rate_limit(ann)
     await ann.event("care")
     alert = await host.event("alert")
     assert alert["m"] == ann.me and alert["cid"] == cid
@@ -252,11 +259,7 @@ async def test_a_message_cared_for_before_a_resume_gets_no_second_care_after_it(
 ) -> None:
     meeting, host = await started(live_server, http)
     ann = await meeting.join("Ann")
-    for i in range(5):
-        await ann.say(f"filler {i}")
-    cid = await ann.say(CRY)
-    refused = await ann.event("error", cid=cid)
-    assert refused["code"] == "rate_limited"
+    cid, refused = await cry_past_the_rate_limit(ann)
     await host.event("alert")
     ann.ws.transport.abort()  # the link drops; the client resumes and sends its outbox again
     await host.event("away", m=ann.me)
