@@ -31,7 +31,7 @@ from app.rooms.connection import TOO_SLOW, Connection, Outgoing
 from app.rooms.decide import AnyCommand, Rejection, decide, timers_due
 from app.rooms.events import Envelope
 from app.rooms.log import RoomLog
-from app.rooms.reducer import apply
+from app.rooms.reducer import applied
 from app.rooms.snapshot import snapshot
 from app.rooms.state import Member, RoomConfig, RoomState
 from app.rooms.state_codec import dump_state, load_state
@@ -581,15 +581,16 @@ class RoomChannel:
             if envelope.seq <= self.state.seq:
                 continue  # already applied (a snapshot covered it)
             event = envelope.event
-            if isinstance(event, ev.Away) and not self._still_on(event.m, event.conn):
-                # Decided a moment before the member came back on another link (or left): the
-                # reducer folds it as nothing, and nobody is told they went.
-                self.state = apply(self.state, envelope)
-                continue
             waiting = (
                 [m.id for m in self.state.lobby()] if isinstance(event, ev.PhaseChanged) else ()
             )
-            self.state = state = apply(self.state, envelope)
+            self.state, took = applied(self.state, envelope)
+            if not took:
+                # Stale: decided on a replica that had not yet applied what came before it
+                # (an ``away`` for a link the member has left, the floor for someone removed
+                # a moment before). Folded as nothing, and told to nobody.
+                continue
+            state = self.state
             self.counters.on_event(event.T)
             out: Outgoing | None = None
             for member_id, conn in self.conns.items():
@@ -645,10 +646,6 @@ class RoomChannel:
                 else:
                     still.append((target, fut))
             self._waiters = still
-
-    def _still_on(self, member: MemberId, conn: str) -> bool:
-        found = self.state.members.get(member)
-        return found is not None and found.conn == conn
 
     def _view_change(self, event: ev.RoomEvent) -> tuple[Connection, Outgoing] | None:
         """A fresh snapshot for a local member whose view of the room this event changed.

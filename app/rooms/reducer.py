@@ -30,16 +30,44 @@ from app.rooms.types import MemberId, Seq
 
 def apply(state: RoomState, envelope: Envelope) -> RoomState:
     """The state after ``envelope``; ``state`` itself is left untouched."""
+    return applied(state, envelope)[0]
+
+
+_TOLD_AS_IS = (
+    ev.Reacted,
+    ev.Reported,
+    ev.Counted,
+    ev.LobbySaid,
+    ev.CareOffered,
+    ev.Alerted,
+    ev.Noticed,
+)
+"""Events that change no state and are told whenever they are logged (crisis care among
+them: it is never held back, also for a member who has left)."""
+
+
+def applied(state: RoomState, envelope: Envelope) -> tuple[RoomState, bool]:
+    """The state after ``envelope``, and whether the event took effect: False for a stale
+    event that the reducer folded as nothing (rule 1: the floor given to someone removed a
+    moment before on another worker, an ``admit`` after a ``deny``, a message from someone
+    who has left). Replicas deliver only events that took effect, so what the clients are
+    told matches the state every replica holds."""
     event = envelope.event
     if type(event) is ev.Said and event.m in state.members:
         # The hot path (most events are messages): one state copy instead of two.
         members = dict(state.members)
         members[event.m] = members[event.m].after_message(envelope.at, event.cid)
-        return replace(state, seq=envelope.seq, members=members)
-    state = _apply(replace(state, seq=envelope.seq), event, envelope.at, envelope.seq)
+        return replace(state, seq=envelope.seq, members=members), True
+    base = replace(state, seq=envelope.seq)
+    state = _apply(base, event, envelope.at, envelope.seq)
+    # Every branch of ``_apply`` hands back the very state it was given when it changes
+    # nothing.
+    took = state is not base or isinstance(event, _TOLD_AS_IS)
     if state.members:
-        return state if state.empty_since is None else replace(state, empty_since=None)
-    return state if state.empty_since is not None else replace(state, empty_since=envelope.at)
+        return (state if state.empty_since is None else replace(state, empty_since=None)), took
+    if state.empty_since is None:
+        state = replace(state, empty_since=envelope.at)
+    return state, took
 
 
 def _put(state: RoomState, member: Member) -> RoomState:

@@ -81,3 +81,42 @@ def test_an_away_for_a_link_the_member_no_longer_uses_is_applied_and_not_deliver
     channel.deliver([Envelope(Seq(seq + 2), 2, current)])
     assert len(host.got) == 1 and b'"away"' in host.got[0]
     assert not channel.state.members[ann.id].present
+
+
+def test_the_floor_given_to_someone_removed_a_moment_before_is_told_to_nobody() -> None:
+    """Two workers: the host removes Ann on one while a co-facilitator gives her the floor on
+    the other. The log holds the removal, then the floor: the reducer drops the floor, and
+    nobody is shown Ann sharing (which no later ``floor_end`` could clear)."""
+    room, channel = live_room()
+    host = Recorder("host")
+    channel.conns = {host.member: host}  # type: ignore[dict-item]
+    seq = room.state.seq
+    ann = MemberId("ann")
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, ev.Left(m=ann, why="removed", aud=ev.ROOM)),
+            Envelope(Seq(seq + 2), 2, ev.FloorChanged(m=ann, n="Ann", until=None, aud=ev.ROOM)),
+            Envelope(Seq(seq + 3), 3, ev.Admitted(m=ann, n="Ann", aud=ev.ROOM)),
+            Envelope(Seq(seq + 4), 4, ev.Said(m=ann, n="Ann", x="late", cid="c9", aud=ev.ROOM)),
+        ]
+    )
+    assert channel.state.seq == seq + 4 and channel.state.floor is None
+    assert len(host.got) == 1 and b'"leave"' in host.got[0]
+
+
+def test_crisis_care_for_someone_who_has_left_is_still_told() -> None:
+    """Stale-looking events that change no state are told as they are: an alert about a
+    member who left at once still reaches the facilitators."""
+    room, channel = live_room()
+    host = Recorder("host")
+    channel.conns = {host.member: host}  # type: ignore[dict-item]
+    seq = room.state.seq
+    ann = MemberId("ann")
+    alert = ev.Alerted(kind="suicide", m=ann, n="Ann", cid="c1", hint="", aud=ev.FAC)
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, ev.Left(m=ann, why="left", aud=ev.ROOM)),
+            Envelope(Seq(seq + 2), 2, alert),
+        ]
+    )
+    assert len(host.got) == 2 and b'"alert"' in host.got[1]
