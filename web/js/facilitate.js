@@ -132,9 +132,8 @@ export function facilitate(view) {
     put('alerts', String(alerts.length) + alerts.map((a) => a.s).join(), alerts.length, () => alerts.length
       ? h('ul', { class: 'res' }, alerts.map((a) => h('li', null,
         h('p', null, h('strong', { text: a.n }), ` may be in crisis (${a.kind}). ${view.room && view.room.members.has(a.m) ? 'They were shown crisis resources privately.' : 'They have left the meeting.'}`),
-        a.hint ? h('p', null, h('em', { text: 'Suggested response: ' }), a.hint) : null,
+        a.hint ? h('p', null, h('em', { text: 'What to do (for you, not for the room): ' }), a.hint) : null,
         h('p', { class: 'row' },
-          a.hint ? h('button', { type: 'button', class: 'small', text: 'Use these words', onclick: () => { view.el.text.value = a.hint; view.el.text.focus(); } }) : null,
           h('button', { type: 'button', class: 'small', text: 'Dismiss', onclick: () => { alerts.splice(alerts.indexOf(a), 1); view.refreshTools(); } })))))
       : h('p', { class: 'hint', text: 'No alerts.' }));
 
