@@ -133,8 +133,10 @@ def _count(state: RoomState, delta: int) -> tuple[ev.RoomEvent, ...]:
 
 
 def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
-    if cmd.member in state.banned or (
-        cmd.device is not None and cmd.device in state.banned_devices
+    if (
+        cmd.member in state.banned
+        or (cmd.device is not None and cmd.device in state.banned_devices)
+        or (cmd.account is not None and cmd.account in state.banned_accounts)
     ):
         return Rejection("banned", "You cannot rejoin this meeting.")
     if cmd.member in state.members:
@@ -144,7 +146,7 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
     if not facilitator:
         if state.locked:
             return Rejection("locked", "This meeting is not taking new members right now.")
-        if len(state.members) >= state.config.capacity:
+        if state.seats_taken() >= state.config.capacity:
             return Rejection("full", "This meeting is full.")
     if state.name_taken(cmd.key, cmd.account):
         return Rejection("name_taken", "Someone here already uses that name.")
@@ -165,7 +167,10 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
             else Audience(room=True, member=cmd.member)
         ),
     )
-    return (joined, *(() if lobby else _count(state, +1)))
+    events: list[ev.RoomEvent] = [joined]
+    if state.joins_muted(cmd.device, cmd.account, role):
+        events.append(ev.Muted(m=cmd.member, on=True, aud=joined.aud))
+    return (*events, *(() if lobby else _count(state, +1)))
 
 
 def _role_changes(state: RoomState, member: Member, role: Role) -> list[ev.RoomEvent]:
@@ -193,7 +198,25 @@ def _leave(state: RoomState, member: MemberId, why: LeaveReason) -> Decision:
         events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
     if not m.lobby:
         events.extend(_count(state, -1))
+    if m.role == "host":
+        events.extend(_host_back_to_owner(_without(state, member)))
     return tuple(events)
+
+
+def _host_back_to_owner(state: RoomState) -> list[ev.RoomEvent]:
+    """When the last host goes (after a hand-over), the meeting's owner, if here, hosts again:
+    a meeting with co-facilitators and no host could not demote or remove any of them."""
+    if any(m.role == "host" for m in state.members.values()):
+        return []
+    owner = next(
+        (
+            m
+            for m in state.members.values()
+            if m.account is not None and m.account == state.config.owner and not m.lobby
+        ),
+        None,
+    )
+    return [] if owner is None else _role_changes(state, owner, "host")
 
 
 # -- participants -----------------------------------------------------------------------------
@@ -209,6 +232,8 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
         case p.React(to=to, r=r):
             if me.muted:  # a reaction speaks to the room too
                 return MUTED
+            if state.muted_all or state.config.chat_mode == "facilitators":
+                return Rejection("chat_closed", "Only facilitators can post right now.")
             if to > state.seq:
                 return Rejection("invalid", "No such message.")
             return (ev.Reacted(m=me.id, to=to, r=r, aud=ROOM),)
@@ -305,9 +330,13 @@ def _target(state: RoomState, me: Member, member: MemberId) -> Member | Rejectio
         return Rejection("self_target", "You cannot do that to yourself.")
     if target.is_facilitator and me.role != "host":
         return NOT_ALLOWED
-    if target.role == "host":
+    if target.role == "host" or _is_owner(state, target):
         return NOT_ALLOWED
     return target
+
+
+def _is_owner(state: RoomState, member: Member) -> bool:
+    return member.account is not None and member.account == state.config.owner
 
 
 def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Decision:  # noqa: C901
@@ -349,17 +378,21 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
             target = _target(state, me, member)
             if isinstance(target, Rejection):
                 return target
-            if not ban:
-                return _leave(state, member, "removed")
-            # A ban is bound to the device: every name that device holds here goes too.
+            # A facilitator account goes from every device it is here on; a ban is also
+            # bound to the device: every name that device holds here goes too.
             out: list[ev.RoomEvent] = []
             for other in list(state.members.values()):
-                if other.id == member or (
-                    target.device is not None
-                    and other.device == target.device
-                    and not other.is_facilitator
+                if (
+                    other.id == member
+                    or (target.account is not None and other.account == target.account)
+                    or (
+                        ban
+                        and target.device is not None
+                        and other.device == target.device
+                        and not other.is_facilitator
+                    )
                 ):
-                    left = _leave(state, other.id, "banned")
+                    left = _leave(state, other.id, "banned" if ban else "removed")
                     assert not isinstance(left, Rejection)
                     out.extend(left)
                     state = _without(state, other.id)
@@ -380,6 +413,8 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
                 events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
             return (*events, *_count(state, -1))
         case p.LobbySay(x=text):
+            if me.muted:
+                return MUTED
             return (ev.LobbySaid(m=me.id, x=text, aud=Audience(lobby=True, fac=True)),)
         case p.Lock(on=on):
             return () if state.locked == on else (ev.Locked(on=on, aud=ROOM),)
@@ -399,7 +434,11 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
             found = state.members.get(member)
             if found is None or found.lobby:
                 return NO_SUCH_MEMBER
-            if found.role == "host" or (role == "member" and me.role != "host"):
+            if (
+                found.role == "host"
+                or _is_owner(state, found)
+                or (role == "member" and me.role != "host")
+            ):
                 return NOT_ALLOWED
             if found.account is not None and found.account == me.account:
                 return Rejection("self_target", "You cannot do that to yourself.")

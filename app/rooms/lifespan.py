@@ -90,6 +90,7 @@ def build_rooms(app: FastAPI) -> Rooms:
             share_limit_s=meeting.share_limit_s,
             readings=len(meeting.readings),
             resume_window_ms=settings.resume_window_s * 1000,
+            owner=next((f.id for f in meeting.facilitators if f.role == "owner"), None),
         )
         meta = RoomMeta(
             policy=Policy.from_overrides(dict(meeting.policy or {})),

@@ -108,8 +108,9 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 event.m in state.members
                 or event.m in state.banned
                 or (event.device is not None and event.device in state.banned_devices)
+                or (event.account is not None and event.account in state.banned_accounts)
                 or state.name_taken(key, event.account)
-                or (event.r == "member" and len(state.members) >= state.config.capacity)
+                or (event.r == "member" and state.seats_taken() >= state.config.capacity)
             ):
                 # Decided on a lagging replica against a name or seat taken meanwhile.
                 return state
@@ -130,6 +131,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 admitted_at=None if lobby else seq,
                 device=event.device,
                 account=event.account,
+                muted=state.joins_muted(event.device, event.account, role),
             )
             state = _put(state, new)
             if event.account is not None and role != "member":
@@ -155,7 +157,19 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 devices = state.banned_devices
                 if member.device is not None:
                     devices = devices | {member.device}
-                state = replace(state, banned=state.banned | {m}, banned_devices=devices)
+                accounts = state.banned_accounts
+                if member.account is not None and member.is_facilitator:
+                    accounts = accounts | {member.account}
+                state = replace(
+                    state,
+                    banned=state.banned | {m},
+                    banned_devices=devices,
+                    banned_accounts=accounts,
+                )
+            elif why == "removed" and member.account is not None and member.is_facilitator:
+                # A co-facilitator removed comes back, if at all, as a participant.
+                roles = {**state.account_roles, member.account: "member"}
+                state = replace(state, account_roles=roles)
             return _drop(state, m)
         case ev.Away(m=m, conn=conn):
             member = state.members.get(m)
@@ -203,7 +217,18 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 return state
             return replace(state, floor_until=None, floor_warned=True)
         case ev.Muted(m=m, on=on):
-            return _update(state, m, muted=on)
+            member = state.members.get(m)
+            if member is None:
+                return state
+            # Kept for the device and the facilitator account too: a new ticket from either
+            # joins muted.
+            devices, accounts = state.muted_devices, state.muted_accounts
+            if member.device is not None:
+                devices = devices | {member.device} if on else devices - {member.device}
+            if member.account is not None and member.is_facilitator:
+                accounts = accounts | {member.account} if on else accounts - {member.account}
+            state = replace(state, muted_devices=devices, muted_accounts=accounts)
+            return _put(state, replace(member, muted=on))
         case ev.MutedAll(on=on):
             return replace(state, muted_all=on)
         case ev.RoleChanged(m=m, r=r):
@@ -212,7 +237,15 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 return state
             if member.account is not None:
                 state = replace(state, account_roles={**state.account_roles, member.account: r})
-            return _put(state, replace(member, role=r, muted=False))
+            # A mute outlives a demotion; only a host cannot be muted.
+            muted = member.muted and r != "host"
+            if not muted and member.muted:
+                state = replace(
+                    state,
+                    muted_devices=state.muted_devices - {member.device or ""},
+                    muted_accounts=state.muted_accounts - {member.account or ""},
+                )
+            return _put(state, replace(member, role=r, muted=muted))
         case ev.Locked(on=on):
             return replace(state, locked=on)
         case ev.SlowMode(secs=secs):

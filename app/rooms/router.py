@@ -118,7 +118,11 @@ async def create_ticket(
     room = rooms.hub.get(MeetingId(meeting.id))
     if room is not None:
         dev = device_hash(meeting.id, body.device)
-        if dev is not None and dev in room.state.banned_devices:
+        if (dev is not None and dev in room.state.banned_devices) or (
+            role != "member"
+            and facilitator is not None
+            and facilitator.id in room.state.banned_accounts
+        ):
             raise _problem(403, "removed", "You cannot rejoin this meeting.")
         if room.state.phase == "ended":
             raise _problem(404, "meeting_not_found", "No such meeting.")

@@ -54,6 +54,9 @@ class RoomConfig:
     share_warning_ms: int = 30_000
     idle_end_ms: int = 1_800_000
     """A room nobody has been in for this long ends by itself, and its data is dropped."""
+    owner: str | None = None
+    """The facilitator account that owns the meeting: it cannot be muted, demoted or removed
+    here, and it takes the host's role back whenever nobody else holds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,12 @@ class RoomState:
     pinned: int | None = None
     banned_devices: frozenset[str] = frozenset()
     banned: frozenset[MemberId] = frozenset()
+    banned_accounts: frozenset[str] = frozenset()
+    """Facilitator accounts banned here: none of their tickets gets back in."""
+    muted_devices: frozenset[str] = frozenset()
+    muted_accounts: frozenset[str] = frozenset()
+    """Devices and facilitator accounts muted here: a new ticket from them joins muted (a
+    mute is not undone by leaving and coming back)."""
     holds: Mapping[HoldId, Held] = field(default_factory=dict)
     peak: int = 0
     empty_since: int | None = None
@@ -163,15 +172,39 @@ class RoomState:
     def joining_role(self, role: Role, account: str | None) -> Role:
         """The role a join issued with ``role`` for ``account`` takes here: the account's role
         in this meeting now (a demotion or a hand-over sticks to the person), and never a
-        second host (the owner back after handing over joins as a co-facilitator). Decided
-        and applied alike, so a join decided on a replica that lagged a hand-over agrees."""
+        second host (the owner back after handing over joins as a co-facilitator while the new
+        host is here, and as host once nobody holds it). Decided and applied alike, so a join
+        decided on a replica that lagged a hand-over agrees."""
         if account is not None and role != "member":
             role = self.account_roles.get(account, role)
+            if account == self.config.owner:
+                role = "host"  # the owner's: back to host when nobody else holds it
         if role == "host" and any(
             m.role == "host" and m.account != account for m in self.members.values()
         ):
             role = "cofac"
         return role
+
+    def joins_muted(self, device: str | None, account: str | None, role: Role) -> bool:
+        """Whether a newcomer with this device and account comes in muted (never a host)."""
+        if role == "host":
+            return False
+        return (device is not None and device in self.muted_devices) or (
+            account is not None and account in self.muted_accounts
+        )
+
+    def seats_taken(self) -> int:
+        """Seats counted against the capacity: one per person, so a facilitator account in
+        the room from two devices (console and phone) takes one seat, not two. The lobby
+        counts (each waiting member is held in memory)."""
+        accounts: set[str] = set()
+        seats = 0
+        for m in self.members.values():
+            if m.account is not None and m.is_facilitator:
+                accounts.add(m.account)
+            else:
+                seats += 1
+        return seats + len(accounts)
 
     def facilitators_present(self) -> bool:
         return any(m.is_facilitator and m.present for m in self.members.values())

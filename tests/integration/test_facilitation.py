@@ -274,3 +274,25 @@ async def test_a_co_facilitator_taken_off_the_team_stops_being_one_in_the_runnin
     await cole.event("role", m=cole.me, r="member")
     await cole.send({"t": "mute", "m": ann.me, "on": True})
     assert (await cole.event("error"))["code"] == "not_allowed"
+
+
+async def test_a_banned_co_facilitator_gets_no_ticket_back_from_any_browser(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    cole_account = await create_meeting(live_server, http, username="cole")  # for a session
+    ours = await create_meeting(live_server, http, co_facilitators=["cole"])
+    host = await ours.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    coles = Meeting(live_server, ours.id, cole_account.token, http)
+    cole = await coles.join(facilitator=True, device="browser-one")
+    assert cole.welcome["role"] == "cofac"
+    await host.send({"t": "remove", "m": cole.me, "ban": True})
+    await cole.closed()
+    for body in ({"device": "browser-two"}, {}):
+        again = await http.post(
+            f"/api/meetings/{ours.id}/tickets",
+            json=body,
+            headers={"authorization": f"Bearer {cole_account.token}"},
+        )
+        assert again.status_code == 403 and again.json()["detail"]["code"] == "removed"

@@ -63,6 +63,7 @@ def test_every_field_survives_when_none_is_default() -> None:
         resume_window_ms=60_000,
         share_warning_ms=15_000,
         idle_end_ms=600_000,
+        owner="own",
     )
     ann = Member(
         id=MemberId("ann"),
@@ -98,6 +99,9 @@ def test_every_field_survives_when_none_is_default() -> None:
         slow_s=30,
         pinned=1,
         banned_devices=frozenset({"d1", "d2"}),
+        banned_accounts=frozenset({"a1"}),
+        muted_devices=frozenset({"d3"}),
+        muted_accounts=frozenset({"a2", "a3"}),
         banned=frozenset({MemberId("zed")}),
         holds={held.h: held},
         peak=7,
