@@ -252,6 +252,15 @@ class Settings(BaseSettings):
     session_ttl_s: int = Field(
         default=43_200, ge=300, le=30 * 86_400, description="Lifetime of a facilitator session."
     )
+    account_check_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description=(
+            "How often facilitators in running meetings are checked against their accounts: "
+            "a disabled account or a reset password takes them out of the room."
+        ),
+    )
     demo: bool = Field(default=False, description="Create a demo meeting at start-up.")
     crisis_resources_file: Path | None = Field(
         default=None, description="JSON file of crisis lines shown to members (default: built-in)."

@@ -15,6 +15,7 @@ Both are HMAC-signed with the server's secret key (itsdangerous); neither is wri
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -44,6 +45,10 @@ class Ticket:
     nonce: str
     account: str | None = None
     device: str | None = None
+    grant: str | None = None
+    """For a facilitator: :meth:`TicketSigner.grant` of the account when the ticket was
+    issued. A password reset or a disabled account voids it, and with it the room powers the
+    ticket gave (``app.rooms.lifespan.watch_accounts``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +73,14 @@ class TicketSigner:
     def __init__(self, secret: str, ttl_s: int) -> None:
         self._tickets = URLSafeTimedSerializer(secret, salt="haven.ticket.v1")
         self._resume = URLSafeSerializer(secret, salt="haven.resume.v1")
+        self._grant_key = hashlib.sha256(f"haven.grant.v1\x00{secret}".encode()).digest()
         self.ttl_s = ttl_s
+
+    def grant(self, account: str, password_hash: str) -> str:
+        """What a facilitator's ticket holds of its account: a keyed digest of the account's
+        password hash, which a password reset changes (it reveals nothing of either)."""
+        digest = hmac.new(self._grant_key, f"{account}\x00{password_hash}".encode(), "sha256")
+        return digest.hexdigest()[:24]
 
     def issue(
         self,
@@ -78,6 +90,7 @@ class TicketSigner:
         *,
         account: str | None = None,
         device: str | None = None,
+        grant: str | None = None,
     ) -> tuple[str, Ticket]:
         ticket = Ticket(
             meeting=MeetingId(meeting),
@@ -87,6 +100,7 @@ class TicketSigner:
             nonce=secrets.token_urlsafe(12),
             account=account,
             device=device_hash(meeting, device),
+            grant=grant,
         )
         body = {
             "mid": ticket.meeting,
@@ -96,6 +110,7 @@ class TicketSigner:
             "nonce": ticket.nonce,
             "acc": ticket.account,
             "dev": ticket.device,
+            "g": ticket.grant,
         }
         return self._tickets.dumps(body), ticket
 
@@ -119,6 +134,7 @@ class TicketSigner:
                 nonce=str(body["nonce"]),
                 account=body.get("acc"),
                 device=body.get("dev"),
+                grant=body.get("g"),
             )
         except (KeyError, TypeError) as exc:
             raise TicketInvalid("ticket invalid") from exc

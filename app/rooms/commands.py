@@ -22,6 +22,7 @@ class Join:
     conn: str
     device: str | None = None
     account: str | None = None
+    grant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,4 +111,15 @@ class WorkersGone:
     workers: frozenset[str]
 
 
-SystemCommand = Join | Reconnect | Disconnect | Tick | Post | Concern | LeftTeam | WorkersGone
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """Facilitators whose ticket's account was disabled or had its password reset since
+    (``app.rooms.lifespan.watch_accounts``): they leave the room, so whoever held a stolen
+    session loses the room with it. The account's owner comes back with a new ticket."""
+
+    members: frozenset[MemberId]
+
+
+SystemCommand = (
+    Join | Reconnect | Disconnect | Tick | Post | Concern | LeftTeam | WorkersGone | Revoked
+)

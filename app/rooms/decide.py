@@ -58,12 +58,28 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
     if isinstance(cmd, sys.Join):
         return _join(state, cmd, now)
     if isinstance(cmd, sys.LeftTeam):
-        # Co-facilitators only: a host keeps the room they hold (a hand-over moves it).
-        return tuple(
-            ev.RoleChanged(m=m.id, r="member", aud=ROOM)
+        # A host too (handed the meeting, then taken off its team): the owner hosts again.
+        off = [
+            m
             for m in state.members.values()
-            if m.account in cmd.accounts and m.role == "cofac" and not m.lobby
+            if m.account in cmd.accounts and m.is_facilitator and not m.lobby
+        ]
+        after = {**state.members, **{m.id: replace(m, role="member") for m in off}}
+        return (
+            *(ev.RoleChanged(m=m.id, r="member", aud=ROOM) for m in off),
+            *_host_back_to_owner(replace(state, members=after)),
         )
+    if isinstance(cmd, sys.Revoked):
+        out: list[ev.RoomEvent] = []
+        for member in cmd.members:
+            found = state.members.get(member)
+            if found is None or not found.is_facilitator:
+                continue
+            left = _leave(state, member, "revoked", hand_back=False)
+            assert not isinstance(left, Rejection)
+            out.extend(left)
+            state = _without(state, member)
+        return (*out, *_host_back_to_owner(state)) if out else ()
     if isinstance(cmd, sys.WorkersGone):
         return tuple(
             ev.Away(m=m.id, conn=m.conn, aud=_presence(state, m.id))
@@ -161,6 +177,7 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         key=cmd.key,
         device=cmd.device,
         account=cmd.account,
+        grant=cmd.grant,
         aud=(
             to_member(cmd.member, fac=True)
             if lobby or not state.config.members_visible
@@ -184,7 +201,9 @@ def _role_changes(state: RoomState, member: Member, role: Role) -> list[ev.RoomE
     ]
 
 
-def _leave(state: RoomState, member: MemberId, why: LeaveReason) -> Decision:
+def _leave(
+    state: RoomState, member: MemberId, why: LeaveReason, *, hand_back: bool = True
+) -> Decision:
     m = state.members[member]
     events: list[ev.RoomEvent] = [ev.Left(m=member, why=why, aud=_presence(state, member))]
     # What they wrote that still waits for review leaves with them: nobody can approve a
@@ -198,7 +217,7 @@ def _leave(state: RoomState, member: MemberId, why: LeaveReason) -> Decision:
         events.append(ev.FloorChanged(m=None, n=None, until=None, aud=ROOM))
     if not m.lobby:
         events.extend(_count(state, -1))
-    if m.role == "host":
+    if m.role == "host" and hand_back:
         events.extend(_host_back_to_owner(_without(state, member)))
     return tuple(events)
 

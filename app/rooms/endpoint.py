@@ -200,6 +200,7 @@ class Session:
             conn=self.id,
             device=ticket.device,
             account=ticket.account,
+            grant=ticket.grant,
         )
         result = await room.submit(None, join)
         if isinstance(result, Rejection):

@@ -78,6 +78,7 @@ class Joined(Event):
     """The name's comparison form (see :func:`app.rooms.state.name_key`)."""
     device: str | None = None
     account: str | None = None
+    grant: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -676,7 +676,12 @@ class RoomChannel:
                 conn = self.conns.get(m)
                 if conn is None:
                     return []
-                code = {"banned": BANNED, "removed": REMOVED, "denied": DENIED}.get(why, 1000)
+                code = {
+                    "banned": BANNED,
+                    "removed": REMOVED,
+                    "revoked": REMOVED,
+                    "denied": DENIED,
+                }.get(why, 1000)
                 return [(conn, code, why)]
             case ev.Back(m=m, conn=conn_id):
                 conn = self.conns.get(m)

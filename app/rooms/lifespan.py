@@ -8,14 +8,19 @@ each facilitator action.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from limits import parse
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.models import Facilitator
 from app.auth.tickets import TicketSigner
 from app.config import Settings
 from app.meetings import audit, occurrences
@@ -25,11 +30,18 @@ from app.moderation.pipeline import default_pipeline
 from app.moderation.policy import Policy
 from app.moderation.resources import load_resources
 from app.rooms import protocol as p
+from app.rooms.commands import Revoked
 from app.rooms.hub import Counters, RoomChannel
 from app.rooms.log import LogLimits
 from app.rooms.service import RoomLimits, RoomMeta, Rooms
 from app.rooms.state import RoomConfig, RoomState
 from app.rooms.types import MeetingId, MemberId
+from app.tasks import running
+
+logger = logging.getLogger("haven.rooms")
+
+ACCOUNT_CHECK_S = 5.0
+"""How often the facilitators in running rooms are checked against their accounts."""
 
 AUDITED: dict[str, str] = {
     "start": "start",
@@ -197,6 +209,61 @@ def build_rooms(app: FastAPI) -> Rooms:
     return rooms
 
 
+async def revoked_facilitators(
+    rooms: Rooms, sessionmaker: Callable[[], AsyncSession]
+) -> dict[MeetingId, frozenset[MemberId]]:
+    """The facilitators in this worker's rooms whose account was disabled, deleted or had its
+    password reset (``haven facilitator disable`` / ``passwd``) since their ticket was issued:
+    the ticket's grant no longer matches the account's. One query for all of them."""
+    held: list[tuple[MeetingId, MemberId, str, str | None]] = [
+        (room.meeting_id, m.id, m.account, m.grant)
+        for room in list(rooms.hub.rooms.values())
+        if not room.ended
+        for m in room.state.members.values()
+        if m.is_facilitator and m.account is not None
+    ]
+    if not held:
+        return {}
+    accounts = {account for _, _, account, _ in held}
+    async with sessionmaker() as session:
+        rows = await session.execute(
+            select(Facilitator.id, Facilitator.password_hash, Facilitator.disabled).where(
+                Facilitator.id.in_(accounts)
+            )
+        )
+        current = {
+            account: None if disabled else rooms.signer.grant(account, password_hash)
+            for account, password_hash, disabled in rows.all()
+        }
+    revoked: dict[MeetingId, set[MemberId]] = {}
+    for room, member, account, grant in held:
+        now = current.get(account)
+        # A member without a grant joined on a ticket from before grants: checked for a
+        # disabled or deleted account only.
+        if now is None or (grant is not None and grant != now):
+            revoked.setdefault(room, set()).add(member)
+    return {room: frozenset(members) for room, members in revoked.items()}
+
+
+async def watch_accounts(
+    rooms: Rooms, sessionmaker: Callable[[], AsyncSession], every_s: float = ACCOUNT_CHECK_S
+) -> None:
+    """Every ``every_s``: facilitators whose account was revoked leave their rooms
+    (:class:`~app.rooms.commands.Revoked`). Recovering a stolen account from the server's shell
+    ends the sessions (HTTP) and, within seconds, the room powers they gave; with several
+    workers each checks the rooms it follows (a repeat is decided as nothing)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            found = await revoked_facilitators(rooms, sessionmaker)
+            for meeting_id, members in found.items():
+                room = rooms.hub.get(meeting_id)
+                if room is not None and not room.ended:
+                    await room.submit(None, Revoked(members=members))
+        except Exception as exc:  # noqa: BLE001 - the next round tries again
+            logger.warning("facilitator account check failed: %s", type(exc).__name__)
+
+
 @asynccontextmanager
 async def rooms_lifespan(app: FastAPI) -> AsyncIterator[None]:
     rooms = build_rooms(app)
@@ -206,8 +273,9 @@ async def rooms_lifespan(app: FastAPI) -> AsyncIterator[None]:
     if demo is not None:
         await rooms.open_live(MeetingId(demo))
     settle_heap()
+    watch = watch_accounts(rooms, app.state.sessionmaker, app.state.settings.account_check_s)
     try:
-        async with trimming():
+        async with trimming(), running(watch, name="haven-account-watch"):
             yield
     finally:
         await rooms.close()

@@ -131,6 +131,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 admitted_at=None if lobby else seq,
                 device=event.device,
                 account=event.account,
+                grant=event.grant,
                 muted=state.joins_muted(event.device, event.account, role),
             )
             state = _put(state, new)

@@ -137,6 +137,11 @@ async def create_ticket(
         role,
         account=facilitator.id if facilitator and role != "member" else None,
         device=body.device,
+        grant=(
+            rooms.signer.grant(facilitator.id, facilitator.password_hash)
+            if facilitator and role != "member"
+            else None
+        ),
     )
     return TicketResponse(ticket=token, ws="/ws", expires_in=rooms.signer.ttl_s)
 

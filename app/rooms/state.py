@@ -80,6 +80,8 @@ class Member:
     blocks: frozenset[MemberId] = frozenset()
     device: str | None = None
     account: str | None = None
+    grant: str | None = None
+    """The facilitator ticket's grant (``app.auth.tickets.TicketSigner.grant``)."""
 
     @property
     def is_facilitator(self) -> bool:
@@ -109,6 +111,7 @@ class Member:
             self.blocks,
             self.device,
             self.account,
+            self.grant,
         )
 
     @property

@@ -3,6 +3,7 @@ across a new ticket, the owner's hold on their meeting, and one seat per person.
 
 from __future__ import annotations
 
+from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.state import RoomConfig
@@ -141,3 +142,37 @@ def test_reactions_follow_the_chat_when_only_facilitators_may_post() -> None:
     assert room.refused("ann", p.React(t="react", to=1, r="heart")) == "chat_closed"
     room.ok("owner", p.MuteAll(t="mute_all", on=False))
     room.ok("ann", p.React(t="react", to=1, r="heart"))
+
+
+def test_a_revoked_facilitator_leaves_and_the_owner_hosts_again() -> None:
+    room = owned_room()
+    room.join("ann", "cofac", account="acc-ann")
+    room.join("ann-phone", "cofac", name="Ann", account="acc-ann")
+    room.join("sam")
+    room.ok("owner", p.HandOver(t="host", m=MemberId("ann")))
+    events = room.ok(None, sys.Revoked(members=frozenset({MemberId("ann"), MemberId("ann-phone")})))
+    assert {(e.m, e.why) for e in events if isinstance(e, ev.Left)} == {
+        ("ann", "revoked"),
+        ("ann-phone", "revoked"),
+    }
+    # One hand-back, to the owner, once both of Ann's devices are gone.
+    assert [(e.m, e.r) for e in events if isinstance(e, ev.RoleChanged)] == [("owner", "host")]
+    assert roles(room) == {"owner": "host", "sam": "member"}
+    # Not a ban: Ann's account comes back with a new ticket, as what the team says.
+    room.join("ann2", "cofac", name="Ann", account="acc-ann")
+    assert room.state.members[MemberId("ann2")].role == "cofac"
+    # A participant is never "revoked"; a repeat is decided as nothing.
+    assert room.ok(None, sys.Revoked(members=frozenset({MemberId("sam"), MemberId("ann")}))) == ()
+    assert refold(room.config, room.log) == room.state
+
+
+def test_a_host_taken_off_the_team_is_demoted_and_the_owner_hosts_again() -> None:
+    room = owned_room()
+    room.join("ann", "cofac", account="acc-ann")
+    room.ok("owner", p.HandOver(t="host", m=MemberId("ann")))
+    events = room.ok(None, sys.LeftTeam(accounts=frozenset({"acc-ann"})))
+    assert [(e.m, e.r) for e in events if isinstance(e, ev.RoleChanged)] == [
+        ("ann", "member"),
+        ("owner", "host"),
+    ]
+    assert roles(room) == {"owner": "host", "ann": "member"}

@@ -1,0 +1,85 @@
+"""Recovering a stolen facilitator account (``haven facilitator disable`` / ``passwd``) ends
+the room powers its sessions gave, within ``HAVEN_ACCOUNT_CHECK_S``, on a real server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.auth import service as auth_service
+from app.config import Settings
+from tests.support.rooms import Meeting, Member, create_meeting
+from tests.support.server import LiveServer
+
+REVOKED = 4010
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", account_check_s=0.2)
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        yield client
+
+
+async def a_meeting_handed_to_cole(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> tuple[Meeting, Meeting, Member, Member, Member]:
+    """The owner's meeting, live, with Sam in it, handed over to co-facilitator Cole."""
+    cole_account = await create_meeting(live_server, http, username="cole")  # for a session
+    ours = await create_meeting(live_server, http, co_facilitators=["cole"])
+    owner = await ours.host()
+    await owner.send({"t": "start"})
+    await owner.event("phase", p="live")
+    cole = await Meeting(live_server, ours.id, cole_account.token, http).join(facilitator=True)
+    sam = await ours.join("Sam")
+    await owner.send({"t": "host", "m": cole.me})
+    await cole.event("role", m=cole.me, r="host")
+    return ours, cole_account, owner, cole, sam
+
+
+async def test_a_disabled_account_loses_the_meeting_it_was_handed_and_the_owner_hosts_again(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    ours, _, owner, cole, sam = await a_meeting_handed_to_cole(live_server, http)
+    async with live_server.app.state.sessionmaker() as db:
+        account = await auth_service.find_by_username(db, "cole")
+        assert account is not None
+        await auth_service.set_disabled(db, account, True)
+        await db.commit()
+    assert await cole.closed() == REVOKED
+    await sam.event("leave", m=cole.me, why="revoked")
+    await owner.event("role", m=owner.me, r="host")
+    # Its resume token is worth nothing now: Cole is no longer a member of the room.
+    await owner.send({"t": "mute", "m": sam.me, "on": True})
+    await sam.event("mute", m=sam.me, on=True)
+
+
+async def test_a_reset_password_voids_the_old_tickets_but_not_the_account(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    ours, cole_account, owner, cole, sam = await a_meeting_handed_to_cole(live_server, http)
+    async with live_server.app.state.sessionmaker() as db:
+        account = await auth_service.find_by_username(db, "cole")
+        assert account is not None
+        await auth_service.reset_password(db, account, "a brand new long passphrase 42")
+        await db.commit()
+    assert await cole.closed() == REVOKED
+    await owner.event("role", m=owner.me, r="host")
+    # Logged in again with the new password, Cole comes back as the team says: co-facilitator.
+    login = await http.post(
+        "/api/auth/login",
+        json={"username": "cole", "password": "a brand new long passphrase 42"},
+    )
+    assert login.status_code == 200, login.text
+    fresh = Meeting(live_server, ours.id, login.json()["token"], http)
+    fresh.validator = ours.validator
+    back = await fresh.join(facilitator=True)
+    assert back.welcome["role"] == "cofac"
+    await sam.event("join", m=back.me)
