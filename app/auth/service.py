@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
@@ -241,7 +241,16 @@ async def reset_password(
         facilitator.totp_pending_secret = None
         facilitator.totp_last_step = None
     await sessions.revoke_all(db, facilitator.id)
+    await _drop_open_invites(db, facilitator.id)
     await db.flush()
+
+
+async def _drop_open_invites(db: AsyncSession, facilitator_id: str) -> None:
+    """Unused invitations an account made: recovering the account voids them too (one made
+    with a stolen session would otherwise let its thief back in with a new account)."""
+    await db.execute(
+        delete(Invite).where(Invite.created_by == facilitator_id, Invite.used_at.is_(None))
+    )
 
 
 async def set_disabled(db: AsyncSession, facilitator: Facilitator, disabled: bool) -> None:
@@ -249,6 +258,7 @@ async def set_disabled(db: AsyncSession, facilitator: Facilitator, disabled: boo
     facilitator.disabled = disabled
     if disabled:
         await sessions.revoke_all(db, facilitator.id)
+        await _drop_open_invites(db, facilitator.id)
     await db.flush()
 
 
@@ -301,6 +311,14 @@ async def accept_invite(
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]  # CursorResult for an UPDATE
+        raise InviteInvalid()
+    # Only an administrator's invitation, and only while they still are one.
+    inviter = await db.scalar(
+        select(Facilitator)
+        .join(Invite, Invite.created_by == Facilitator.id)
+        .where(Invite.token_hash == sessions.token_digest(token))
+    )
+    if inviter is None or inviter.disabled or not inviter.is_admin:
         raise InviteInvalid()
     return await create_facilitator(db, username, display_name, password, now)
 

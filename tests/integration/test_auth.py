@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.auth import service as auth_service
 from app.auth import totp
 from app.auth.models import Facilitator, FacilitatorSession
 from app.auth.sessions import COOKIE_NAME, token_digest
@@ -365,6 +366,33 @@ async def test_a_taken_username_leaves_the_invite_usable(haven: Haven) -> None:
         account["username"] = "rae"
         ok = await anonymous.post(f"/api/auth/invites/{token}/accept", json=account)
         assert ok.status_code == 201
+
+
+async def test_recovering_an_admin_account_voids_the_invites_it_made(haven: Haven) -> None:
+    """An invite made with a stolen admin session must not outlive ``passwd`` or ``disable``:
+    its thief would come back with a new account of their own."""
+    root = await haven.add_facilitator("root", admin=True)
+    account = {"username": "cleo", "display_name": "Cleo", "password": "a long enough password"}
+    async with haven.logged_in("root") as admin, haven.client() as anonymous:
+        first = (await admin.post("/api/auth/invites", json={})).json()["url"].split("#")[1]
+        async with haven.server.app.state.sessionmaker() as db:
+            found = await auth_service.find_by_username(db, "root")
+            assert found is not None and found.id == root
+            await auth_service.reset_password(db, found, "another long enough password")
+            await db.commit()
+        voided = await anonymous.post(f"/api/auth/invites/{first}/accept", json=account)
+        assert voided.status_code == 404
+    async with haven.server.app.state.sessionmaker() as db:
+        second = (await auth_service.create_invite(db, root, haven.clock.now)).token
+        found = await auth_service.find_by_username(db, "root")
+        assert found is not None
+        # Disabled some other way than through the service (a direct edit): still refused.
+        found.disabled = True
+        await db.commit()
+    async with haven.client() as anonymous:
+        refused = await anonymous.post(f"/api/auth/invites/{second}/accept", json=account)
+        assert refused.status_code == 404
+        assert (await _login(anonymous, "cleo", "a long enough password")).status_code == 401
 
 
 # --- nothing secret leaks ---------------------------------------------------------------------
