@@ -53,10 +53,14 @@ def applied(state: RoomState, envelope: Envelope) -> tuple[RoomState, bool]:
     who has left). Replicas deliver only events that took effect, so what the clients are
     told matches the state every replica holds."""
     event = envelope.event
-    if type(event) is ev.Said and event.m in state.members:
+    if (
+        type(event) is ev.Said
+        and (sender := state.members.get(event.m)) is not None
+        and event.cid not in sender.recent_cids
+    ):
         # The hot path (most events are messages): one state copy instead of two.
         members = dict(state.members)
-        members[event.m] = members[event.m].after_message(envelope.at, event.cid)
+        members[event.m] = sender.after_message(envelope.at, event.cid)
         return replace(state, seq=envelope.seq, members=members), True
     base = replace(state, seq=envelope.seq)
     state = _apply(base, event, envelope.at, envelope.seq)
@@ -182,6 +186,12 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
         case ev.Said(m=m, cid=cid):
             member = state.members.get(m)
             if member is None:
+                return state
+            if cid in member.recent_cids and not any(
+                held.m == m and held.cid == cid for held in state.holds.values()
+            ):
+                # A resend decided before the first copy was applied (two frames back to
+                # back, or on two links): the member's message is in the room once.
                 return state
             return _put(state, member.after_message(at, cid))
         case ev.Reacted() | ev.Reported() | ev.Counted() | ev.LobbySaid():

@@ -120,3 +120,16 @@ def test_crisis_care_for_someone_who_has_left_is_still_told() -> None:
         ]
     )
     assert len(host.got) == 2 and b'"alert"' in host.got[1]
+
+
+def test_a_message_resent_before_its_first_copy_was_applied_is_delivered_once() -> None:
+    """The same ``say`` twice back to back (or on two links) is decided twice against a
+    replica that has not applied the first: the second copy is folded as nothing."""
+    room, channel = live_room()
+    host = Recorder("host")
+    channel.conns = {host.member: host}  # type: ignore[dict-item]
+    seq = room.state.seq
+    said = ev.Said(m=MemberId("ann"), n="Ann", x="hello once", cid="c1", aud=ev.ROOM)
+    channel.deliver([Envelope(Seq(seq + 1), 1, said), Envelope(Seq(seq + 2), 2, said)])
+    assert channel.state.seq == seq + 2
+    assert len(host.got) == 1 and channel.state.members[MemberId("ann")].sent == 1
