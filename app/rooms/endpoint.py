@@ -38,6 +38,7 @@ from app.rooms.connection import (
     QueuedConnection,
 )
 from app.rooms.decide import Rejection
+from app.rooms.events import Envelope
 from app.rooms.fastws import DIRECT_EXTENSION
 from app.rooms.hub import RoomChannel, can_see
 from app.rooms.service import Rooms
@@ -249,7 +250,12 @@ class Session:
             # this meeting yet: the same log (its epoch) is still there, so follow it here.
             room = await rooms.room(claim.meeting)
         if room is None:
-            await self.ws.close(RESUME_REFUSED, "meeting not running")
+            if await rooms.log.dropped(claim.meeting):
+                # It ended while the member's link was down: they are told so, not sent to
+                # join again (a new ticket would open the meeting's next run, not yet live).
+                await self.ws.close(*JOIN_CLOSE["ended"])
+            else:
+                await self.ws.close(RESUME_REFUSED, "meeting not running")
             return False
         if claim.member not in room.state.members:
             await self.ws.close(RESUME_REFUSED, "no longer a member")
@@ -262,11 +268,7 @@ class Session:
             await room.caught_up(result[-1].seq)
             if await self._room_gone(room):
                 return False
-        replay = None
-        if resume.epoch == room.epoch and resume.after <= room.state.seq:
-            read = await rooms.log.read(room.meeting_id, Seq(resume.after))
-            if read.complete and read.epoch == room.epoch:
-                replay = read.events
+        replay = await self._missed(room, resume.epoch, Seq(resume.after))
         if self.metrics is not None:
             kind = "resume" if replay is not None else "snapshot"
             self.metrics.reconnect(kind)
@@ -276,6 +278,26 @@ class Session:
             return False
         self._attach(room, me, replay=replay)
         return True
+
+    async def _missed(self, room: RoomChannel, epoch: str, after: Seq) -> list[Envelope] | None:
+        """What the member missed after ``after``, up to what the replica has applied once
+        this returns (no await follows before ``_attach``): None when the log no longer holds
+        all of it (the member gets a snapshot). The replica may apply more while a read is
+        in flight (a Redis round trip): those events are read too, or they would reach the
+        member neither in the replay nor live."""
+        if epoch != room.epoch or after > room.state.seq:
+            return None
+        events: list[Envelope] = []
+        for _ in range(8):
+            read = await self.rooms.log.read(room.meeting_id, after)
+            if not read.complete or read.epoch != room.epoch:
+                return None
+            events.extend(read.events)
+            if events:
+                after = max(after, events[-1].seq)
+            if after >= room.state.seq:
+                return events
+        return None  # a room busier than the reads: a snapshot is exact
 
     def _attach(self, room: RoomChannel, me: Member, replay: list[Any] | None) -> None:
         """Welcome, replay, attach: no await in between, so nothing is missed or doubled."""

@@ -59,8 +59,10 @@ class ReadResult:
     epoch: str
 
 
-DROPPED_S = 60
-"""How long a dropped room's content-free mark stays (see ``RoomLog.dropped``)."""
+DROPPED_S = 180
+"""How long a dropped room's content-free mark stays (see ``RoomLog.dropped``): past the
+default 2-minute resume window, so a member whose link was down when the meeting ended is told
+it ended when they try to resume."""
 
 
 class RoomLog(Protocol):

@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -96,6 +97,36 @@ async def test_killed_client_resumes_with_exactly_the_missed_messages(meeting: M
     assert len(cids) == len(set(cids))
 
 
+async def test_events_applied_while_the_resume_read_was_in_flight_are_not_lost(
+    meeting: Meeting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log's answer to a resume's read can be a Redis round trip old: what the replica
+    applied meanwhile must still reach the member (read again), not fall between the replay
+    and the live stream."""
+    host = await started(meeting)
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    bob.ws.transport.abort()
+    await host.event("away", m=bob.me)
+    log = meeting.server.app.state.rooms.log
+    real_read = log.read
+    late: list[str] = []
+
+    async def slow_read(room: Any, after: Any) -> Any:
+        result = await real_read(room, after)
+        if not late:  # the first read's answer arrives after more was said
+            late.extend([await ann.say(f"meanwhile {i}", cid=f"w{i}") for i in range(3)])
+            for cid in late:
+                await host.event("msg", cid=cid)
+        return result
+
+    monkeypatch.setattr(log, "read", slow_read)
+    resumed = await meeting.resume(bob)
+    assert resumed.welcome["replay"] is True
+    got = [(await resumed.event("msg"))["cid"] for _ in late]
+    assert got == late
+
+
 async def test_resent_message_after_resume_is_not_delivered_twice(meeting: Meeting) -> None:
     await started(meeting)
     ann = await meeting.join("Ann")
@@ -114,6 +145,28 @@ async def test_resume_after_the_window_or_with_another_epoch_gives_a_snapshot(
     resumed = await meeting.resume(ann, epoch="another")
     assert resumed.welcome["replay"] is False
     assert resumed.welcome["room"]["phase"] == "live"
+
+
+async def test_a_member_whose_link_was_down_when_the_meeting_ended_is_told_it_ended(
+    meeting: Meeting,
+) -> None:
+    host = await started(meeting)
+    ann = await meeting.join("Ann")
+    ann.ws.transport.abort()
+    await host.event("away", m=ann.me)
+    await host.send({"t": "end"})
+    assert await host.closed() == 4004
+    comeback = await meeting.connect()
+    await comeback.send(
+        {
+            "t": "resume",
+            "v": 1,
+            "token": ann.welcome["token"],
+            "after": ann.last_seq,
+            "epoch": ann.welcome["epoch"],
+        }
+    )
+    assert await comeback.closed() == 4004
 
 
 async def test_replayed_ticket_is_refused(meeting: Meeting) -> None:
