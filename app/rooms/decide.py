@@ -434,7 +434,7 @@ def _facilitate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Deci
         case p.LobbySay(x=text):
             if me.muted:
                 return MUTED
-            return (ev.LobbySaid(m=me.id, x=text, aud=Audience(lobby=True, fac=True)),)
+            return (ev.LobbySaid(m=me.id, n=me.name, x=text, aud=Audience(lobby=True, fac=True)),)
         case p.Lock(on=on):
             return () if state.locked == on else (ev.Locked(on=on, aud=ROOM),)
         case p.Slow(secs=secs):

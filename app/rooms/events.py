@@ -232,9 +232,11 @@ class PhaseChanged(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LobbySaid(Event):
     T: ClassVar[str] = "lobby_msg"
-    WIRE: ClassVar[tuple[str, ...]] = ("m", "x")
+    WIRE: ClassVar[tuple[str, ...]] = ("m", "n", "x")
     m: MemberId
     x: str
+    n: str = ""
+    """The facilitator's display name: people in the lobby have not seen the room's list."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -235,6 +235,7 @@ async def test_a_facilitators_message_to_the_lobby_is_screened(
     assert refused["code"] == "blocked" and refused["why"]
     await host.send({"t": "lobby_say", "x": "we will let you in shortly"})
     got = await waiting.event("lobby_msg")
+    assert got["n"] == "Host"  # the lobby never saw the room's list: the name comes with it
     assert got["x"] == "we will let you in shortly"
     assert len([f for f in waiting.frames if f.get("t") == "lobby_msg"]) == 1
 

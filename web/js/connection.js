@@ -170,7 +170,7 @@ export class Link {
     ws.welcomeTimer = setTimeout(() => this.#lost(ws), OPEN_MS);
     ws.onopen = () => ws.send(JSON.stringify(opening));
     ws.onmessage = (m) => this.#frame(ws, m.data);
-    ws.onclose = (c) => this.#closed(ws, c.code);
+    ws.onclose = (c) => this.#closed(ws, c.code, c.reason);
     return ws;
   }
 
@@ -301,7 +301,7 @@ export class Link {
     this.#retry();
   }
 
-  #closed(ws, code) {
+  #closed(ws, code, why = '') {
     clearTimeout(ws.welcomeTimer);
     if (ws === this.spare) { this.spare = null; if (!this.ws) this.#retry(); return; }
     if (ws !== this.ws) return;
@@ -309,7 +309,7 @@ export class Link {
     if (code === 4005 && this.spare) return; // our own refresh replaced it: the spare takes over
     if (this.leaving) return this.#end('left', code);
     if (TICKET_CODES.has(code) && !this.resume) return this.#retry(); // a fresh ticket next time
-    const reason = FINAL[code];
+    const reason = code === 4010 && why === 'revoked' ? 'revoked' : FINAL[code];
     if (reason) return this.#end(reason, code);
     this.#retry();
   }

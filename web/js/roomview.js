@@ -17,6 +17,7 @@ const ENDINGS = {
   ended: 'The meeting has ended. Thank you for being here.',
   left: 'You left the meeting. Take care of yourself.',
   removed: 'A facilitator removed you from this meeting.',
+  revoked: 'You were signed out of this meeting: your account was disabled or its password was changed. Log in again to come back.',
   banned: 'You cannot rejoin this meeting.',
   denied: 'A facilitator did not let you in this time.',
   replaced: 'This meeting is now open in another tab or on another device.',
@@ -305,7 +306,7 @@ export class RoomView {
       case 'role': return this.#line(`${n} is now ${e.r === 'host' ? 'the host' : e.r === 'cofac' ? 'a co-facilitator' : 'a member'}.`);
       case 'phase': return this.#line(e.p === 'live' ? 'The meeting has started.' : e.p === 'ended' ? 'The meeting has ended.' : 'The meeting is waiting to start.');
       case 'lobby_msg':
-        if (r.lobby) this.el.lobbyMsgs.append(h('li', { text: `${r.name(e.m)}: ${e.x}` }));
+        if (r.lobby) this.el.lobbyMsgs.append(h('li', { text: `${e.n || r.name(e.m)}: ${e.x}` }));
         else this.#line(`To the waiting room: ${e.x}`);
         return;
       case 'notice': if (NOTICES[e.code]) this.status(NOTICES[e.code]); return;
