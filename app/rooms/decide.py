@@ -157,6 +157,13 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         return Rejection("banned", "You cannot rejoin this meeting.")
     if cmd.member in state.members:
         return Rejection("already_joined", "This ticket's member is already here.")
+    replaced: tuple[ev.RoomEvent, ...] = ()
+    if cmd.role == "member" and (old := state.replaceable(cmd.key, cmd.device)) is not None:
+        # The same browser back under its name with a new ticket: its old member (away, or a
+        # link the browser gave up on) leaves, so the person is not locked out of their name.
+        left = _leave(state, old.id, "replaced")
+        assert not isinstance(left, Rejection)
+        replaced, state = left, _without(state, old.id)
     role = state.joining_role(cmd.role, cmd.account)
     facilitator = role != "member"
     if not facilitator:
@@ -184,7 +191,7 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
             else Audience(room=True, member=cmd.member)
         ),
     )
-    events: list[ev.RoomEvent] = [joined]
+    events: list[ev.RoomEvent] = [*replaced, joined]
     if state.joins_muted(cmd.device, cmd.account, role):
         events.append(ev.Muted(m=cmd.member, on=True, aud=joined.aud))
     return (*events, *(() if lobby else _count(state, +1)))

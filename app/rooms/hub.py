@@ -680,6 +680,7 @@ class RoomChannel:
                     "banned": BANNED,
                     "removed": REMOVED,
                     "revoked": REMOVED,
+                    "replaced": REPLACED,
                     "denied": DENIED,
                 }.get(why, 1000)
                 return [(conn, code, why)]

@@ -127,7 +127,7 @@ async def create_ticket(
         if room.state.phase == "ended":
             raise _problem(404, "meeting_not_found", "No such meeting.")
         # A look-alike of a name in use impersonates its holder as surely as the same name.
-        if role == "member" and rooms.name_in_use(room, name):
+        if role == "member" and rooms.name_in_use(room, name, dev):
             raise _problem(
                 409, "name_in_use", "Someone here already uses that name; choose another."
             )

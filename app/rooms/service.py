@@ -478,9 +478,10 @@ class Rooms:
         now = datetime.now(UTC).timestamp()
         return max(0.0, round(stats.reset_time - now, 1))
 
-    def name_in_use(self, room: RoomChannel, name: str) -> bool:
+    def name_in_use(self, room: RoomChannel, name: str, device: str | None = None) -> bool:
         """Whether ``name``, or a look-alike of it ("Рор" in Cyrillic for "Pop", "P0p"), is
-        the name of someone in ``room``."""
+        the name of someone in ``room``; not when it is that member's own browser (``device``)
+        asking again under the same name, which replaces its member (``state.replaceable``)."""
         key = name_key(name)
         mine = skeleton(name)
         known = self._skeletons.setdefault(room.meeting_id, {})
@@ -489,7 +490,7 @@ class Rooms:
             known.clear()  # names of people long gone
         for m in members:
             if m.key == key:
-                return True
+                return device is None or room.state.replaceable(key, device) is None
             theirs = known.get(m.name)
             if theirs is None:
                 theirs = known[m.name] = skeleton(m.name)

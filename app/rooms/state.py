@@ -188,6 +188,18 @@ class RoomState:
             role = "cofac"
         return role
 
+    def replaceable(self, key: str, device: str | None) -> Member | None:
+        """The participant a newcomer named ``key`` from browser ``device`` takes over: the
+        same browser under the same name, back with a new ticket (the welcome of its first was
+        lost on a bad link, or the tab was closed and opened again). None when there is no such
+        member: the name is someone else's, or free."""
+        if device is None:
+            return None
+        for m in self.members.values():
+            if m.key == key:
+                return m if m.device == device and not m.is_facilitator else None
+        return None
+
     def joins_muted(self, device: str | None, account: str | None, role: Role) -> bool:
         """Whether a newcomer with this device and account comes in muted (never a host)."""
         if role == "host":

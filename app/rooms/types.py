@@ -24,7 +24,9 @@ Millis = NewType("Millis", int)
 Role = Literal["host", "cofac", "member"]
 Phase = Literal["waiting", "live", "ended"]
 Reaction = Literal["heart", "clap", "hug", "thanks", "strength"]
-LeaveReason = Literal["left", "removed", "banned", "denied", "timeout", "ended", "revoked"]
+LeaveReason = Literal[
+    "left", "removed", "banned", "denied", "timeout", "ended", "revoked", "replaced"
+]
 ChatMode = Literal["open", "facilitators"]
 
 MAX_TEXT_CHARS = 2000

@@ -360,3 +360,22 @@ async def test_gone_connections_are_freed_without_a_full_garbage_collection(
         assert alive() <= before
     finally:
         gc.enable()
+
+
+async def test_a_browser_whose_welcome_was_lost_gets_its_name_back_with_a_new_ticket(
+    meeting: Meeting,
+) -> None:
+    """The first ``hello`` joined, but its welcome never arrived (a bad link): the browser
+    gives up on that socket and asks for a new ticket under the same name. It is not told
+    the name is taken by itself; its old member leaves and the new one is in."""
+    host = await started(meeting)
+    first = await meeting.join("Sam", device="browser-of-sam")
+    first.ws.transport.abort()
+    again = await meeting.join("Sam", device="browser-of-sam")
+    assert again.me != first.me
+    await host.event("leave", m=first.me, why="replaced")
+    await host.event("join", m=again.me, n="Sam")
+    other = await meeting.http.post(
+        f"/api/meetings/{meeting.id}/tickets", json={"name": "Sam", "device": "someone-else"}
+    )
+    assert other.status_code == 409 and other.json()["detail"]["code"] == "name_in_use"

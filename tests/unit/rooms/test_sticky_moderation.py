@@ -176,3 +176,26 @@ def test_a_host_taken_off_the_team_is_demoted_and_the_owner_hosts_again() -> Non
         ("owner", "host"),
     ]
     assert roles(room) == {"owner": "host", "ann": "member"}
+
+
+def test_the_same_browser_back_under_its_name_takes_over_its_old_member() -> None:
+    """A join whose welcome was lost on a bad link: the browser asks for a new ticket under
+    the same name. Its old member leaves, instead of locking the person out of their name."""
+    room = owned_room()
+    room.join("sam", name="Sam", device="dev-s")
+    events = room.join("sam2", name="Sam", device="dev-s")
+    assert isinstance(events, tuple)
+    assert [(type(e).__name__, e.m) for e in events if isinstance(e, ev.Left | ev.Joined)] == [
+        ("Left", "sam"),
+        ("Joined", "sam2"),
+    ]
+    assert next(e for e in events if isinstance(e, ev.Left)).why == "replaced"
+    assert set(room.state.members) == {"owner", "sam2"}
+    # Another browser does not: the name is someone else's.
+    assert code_of(room.join("eve", name="Sam", device="dev-e")) == "name_taken"
+    assert code_of(room.join("eve", name="Sam")) == "name_taken"
+    # Nor into a locked meeting: the old member stays (it may still resume).
+    room.ok("owner", p.Lock(t="lock", on=True))
+    assert code_of(room.join("sam3", name="Sam", device="dev-s")) == "locked"
+    assert "sam2" in room.state.members
+    assert refold(room.config, room.log) == room.state
