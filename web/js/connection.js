@@ -8,9 +8,10 @@
 // - An outbox keeps every message until its own `msg` event (same cid) comes back, or the
 //   server says `dup`; after a resume the rest are sent again, a few at a time, and the whole
 //   queue waits when the server says `retry`. Text lives in memory only.
-// - Storage: the resume token (sessionStorage, this tab only, removed when the link ends) and
-//   one random device token (localStorage, so a ban survives a change of name). Never
-//   message text, names or meeting ids.
+// - Storage: the resume token (sessionStorage, this tab only, under a key that names the
+//   meeting; removed when the link ends) and one random device token (localStorage, so a ban
+//   survives a change of name). Never message text or names. A tab that comes back to the
+//   meeting other than by a reload asks before it resumes (meeting.js: a shared phone).
 
 const BASE_MS = 1000;
 const CAP_MS = 8000;

@@ -1,5 +1,5 @@
 // The meeting page (/m/<id>): what the meeting is, the code of conduct, joining, the room.
-import { $, api, problem, when } from './dom.js';
+import { $, api, h, problem, when } from './dom.js';
 import { setupShell } from './shell.js';
 import { deviceToken } from './connection.js';
 import { RoomView } from './roomview.js';
@@ -66,6 +66,8 @@ function describe(d) {
   $('#join-btn').disabled = false;
 }
 
+let draft = ''; // unsent text from a stay that ended (memory only): back in the next composer
+
 function enter(getTicket) {
   $('#intro').hidden = true;
   const app = $('#app');
@@ -74,7 +76,9 @@ function enter(getTicket) {
     meetingId: id,
     detail,
     getTicket,
-    onEnd: (reason, code, again, text) => {
+    draft,
+    onEnd: (reason, code, again, text, unsent) => {
+      draft = again ? unsent || '' : '';
       if (!again) return;
       // Back to the form: a new name, or simply joining again as a new member.
       $('#intro').hidden = false;
@@ -84,6 +88,7 @@ function enter(getTicket) {
       $('#name').focus();
     },
   });
+  draft = '';
   view.start();
 }
 
@@ -111,8 +116,28 @@ form.addEventListener('submit', async (ev) => {
   });
 });
 
-const resuming = !!sessionStorage.getItem('haven.r.' + id);
-if (resuming) $('#intro').hidden = true;
+const resumeKey = 'haven.r.' + id;
+const resuming = !!sessionStorage.getItem(resumeKey);
+// A reload is the person themself: straight back in. Arriving any other way (Back from
+// another page, the link opened again in this tab) may be the next person holding a shared
+// phone: they are asked first, and the meeting is not shown until they say it was them.
+const askFirst = resuming && performance.getEntriesByType('navigation')[0]?.type !== 'reload';
+if (resuming && !askFirst) $('#intro').hidden = true;
+
+function rejoin() {
+  enter(async () => { const e = new Error('Join again'); e.final = 'rejoin'; throw e; });
+}
+
+function askToContinue() {
+  const card = h('section', { class: 'card', role: 'alert' },
+    h('h2', { text: 'Were you just in this meeting?' }),
+    h('p', { text: 'This tab was in this meeting a few moments ago. If that was you, continue where you left off. If someone else is using this phone now, start fresh.' }),
+    h('p', { class: 'row' },
+      h('button', { type: 'button', class: 'primary', text: 'Continue', onclick: () => { card.remove(); rejoin(); } }),
+      h('button', { type: 'button', text: 'Start fresh', onclick: () => { sessionStorage.removeItem(resumeKey); card.remove(); $('#name').focus(); } })));
+  form.before(card);
+  card.querySelector('button').focus();
+}
 
 async function load() {
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) { $('#meta').textContent = 'This meeting link is not valid.'; return; }
@@ -131,10 +156,10 @@ async function load() {
   }
   detail = r.data;
   describe(detail);
-  // This tab was already in the meeting (a reload, or the phone closed the tab): resume it.
-  if (resuming) {
-    enter(async () => { const e = new Error('Join again'); e.final = 'rejoin'; throw e; });
-  }
+  // This tab was already in the meeting (a reload, or the phone closed the tab): resume it,
+  // after asking unless it was a reload.
+  if (askFirst) askToContinue();
+  else if (resuming) rejoin();
 }
 
 load();

@@ -57,7 +57,15 @@ export class RoomView {
     this.tick = setInterval(() => this.#timer(), 1000);
   }
 
-  start() { this.link.start(); }
+  start() {
+    this.link.start();
+    // What was typed while away and never went out (the resume came too late): back in the
+    // message box, in memory only, for its writer to send again or not.
+    if (this.o.draft) {
+      this.el.text.value = this.o.draft;
+      this.status('What you wrote while you were away was not sent. It is in the message box: send it if you still want to.');
+    }
+  }
 
   /** Called after every change (facilitator tools re-render themselves from it). */
   onChange(fn) { this.hooks.push(fn); }
@@ -202,18 +210,22 @@ export class RoomView {
   #end(reason, code, detail) {
     clearInterval(this.tick);
     this.el.main.hidden = this.el.lobby.hidden = true;
+    const again = ['rejoin', 'full', 'locked', 'name_taken'].includes(reason);
+    // Never sent: kept (in memory) for the person's next try at joining, if they may have one.
+    const unsent = again ? [...this.link.outbox.values()].map((i) => i.x) : [];
+    if (again && this.el.text.value.trim()) unsent.push(this.el.text.value.trim());
     // What was said and who was there leaves the page with the meeting (a shared phone).
     for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn]) fill(list);
     this.warnings = [];
     this.#connBanner('');
-    const again = ['rejoin', 'full', 'locked', 'name_taken'].includes(reason);
-    const text = detail || ENDINGS[reason] || 'The connection was closed.';
+    let text = detail || ENDINGS[reason] || 'The connection was closed.';
+    if (unsent.length) text += ' What you wrote while you were away was not sent; it will be back in the message box when you join again.';
     fill(this.el.end,
       h('h2', { text: reason === 'ended' ? 'Meeting ended' : 'You are not in the meeting' }),
       h('p', { text }),
       h('p', { class: 'row' }, h('a', { class: 'btn', href: '/', text: 'Find another meeting' })));
     this.el.end.hidden = false;
-    this.o.onEnd?.(reason, code, again, text);
+    this.o.onEnd?.(reason, code, again, text, unsent.join('\n\n'));
   }
 
   // -- sending -------------------------------------------------------------------------------
