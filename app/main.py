@@ -17,6 +17,8 @@ Contract:
   add routers here.
 """
 
+import base64
+import hashlib
 import inspect
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -27,7 +29,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -50,12 +51,31 @@ LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 OPENAPI_URL = "/api/openapi.json"
 DOCS_URL = "/api/docs"
-# Swagger UI comes from a CDN and configures itself inline; only its page gets this policy.
+# Swagger UI comes from a CDN, pinned to one release and checked against its digests
+# (Subresource Integrity: a changed file is refused, not run with a facilitator's session);
+# its one inline script is allowed by its own digest. Only this page gets this policy.
+SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0"
+SWAGGER_JS_SRI = "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9"
+SWAGGER_CSS_SRI = "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I"
+SWAGGER_INIT = (
+    "SwaggerUIBundle({url: '/api/openapi.json', dom_id: '#swagger-ui', deepLinking: true})"
+)
+_INIT_DIGEST = base64.b64encode(hashlib.sha256(SWAGGER_INIT.encode()).digest()).decode()
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    f"default-src 'self'; script-src 'self' https://cdn.jsdelivr.net 'sha256-{_INIT_DIGEST}'; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+DOCS_PAGE = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Haven API</title>
+<link rel="stylesheet" href="{SWAGGER_UI}/swagger-ui.css" integrity="{SWAGGER_CSS_SRI}"
+ crossorigin="anonymous"></head>
+<body><div id="swagger-ui"></div>
+<script src="{SWAGGER_UI}/swagger-ui-bundle.js" integrity="{SWAGGER_JS_SRI}"
+ crossorigin="anonymous"></script>
+<script>{SWAGGER_INIT}</script>
+</body></html>
+"""
 
 # Domain start-up/shut-down, in order. Packages add theirs here, e.g. the room log + hub.
 LIFESPAN_HOOKS: tuple[LifespanHook, ...] = (meetings_lifespan, rooms_lifespan)
@@ -143,9 +163,7 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
 
     @app.get(DOCS_URL, include_in_schema=False)
     async def docs() -> HTMLResponse:
-        page = get_swagger_ui_html(openapi_url=OPENAPI_URL, title="Haven API")
-        page.headers["content-security-policy"] = DOCS_CSP
-        return page
+        return HTMLResponse(DOCS_PAGE, headers={"content-security-policy": DOCS_CSP})
 
     app.include_router(pages.router)
     if WEB_DIR.is_dir():
