@@ -28,6 +28,11 @@ from app.rooms.types import MeetingId, Role
 router = APIRouter(tags=["rooms"])
 
 PASSCODE_TRIES = parse("10/10minute")
+NAME_REFUSALS = parse("5/10minute")
+"""Names refused as in use, per meeting and address: the refusal tells whether someone is in
+the meeting under that name, so trying names one after another (is "Sarah" there?) is slowed
+to a few a meeting; past it, every ticket from the address is refused for a while, so what
+follows tells nothing either."""
 
 
 class TicketRequest(InputModel):
@@ -127,10 +132,15 @@ async def create_ticket(
         if room.state.phase == "ended":
             raise _problem(404, "meeting_not_found", "No such meeting.")
         # A look-alike of a name in use impersonates its holder as surely as the same name.
-        if role == "member" and rooms.name_in_use(room, name, dev):
-            raise _problem(
-                409, "name_in_use", "Someone here already uses that name; choose another."
-            )
+        if role == "member":
+            if not await rooms.within(NAME_REFUSALS, "name", meeting.id, address):
+                wait = await rooms.retry_after(NAME_REFUSALS, "name", meeting.id, address)
+                raise _problem(429, "throttled", "Too many names tried; wait a few minutes.", wait)
+            if rooms.name_in_use(room, name, dev):
+                await rooms.allow(NAME_REFUSALS, "name", meeting.id, address)
+                raise _problem(
+                    409, "name_in_use", "Someone here already uses that name; choose another."
+                )
     token, _ = rooms.signer.issue(
         meeting.id,
         name,

@@ -473,6 +473,10 @@ class Rooms:
     async def allow(self, item: RateLimitItem, *keys: str) -> bool:
         return await self._limiter.hit(item, *keys)
 
+    async def within(self, item: RateLimitItem, *keys: str) -> bool:
+        """Whether one more hit would be allowed, without counting one."""
+        return await self._limiter.test(item, *keys)
+
     async def retry_after(self, item: RateLimitItem, *keys: str) -> float:
         stats = await self._limiter.get_window_stats(item, *keys)
         now = datetime.now(UTC).timestamp()

@@ -379,3 +379,17 @@ async def test_a_browser_whose_welcome_was_lost_gets_its_name_back_with_a_new_ti
         f"/api/meetings/{meeting.id}/tickets", json={"name": "Sam", "device": "someone-else"}
     )
     assert other.status_code == 409 and other.json()["detail"]["code"] == "name_in_use"
+
+
+async def test_trying_names_one_after_another_is_slowed_to_a_few(meeting: Meeting) -> None:
+    """A 409 says someone is here under that name: an outsider testing names ("is Sarah
+    there?") gets five such answers per meeting, then nothing tells them anything."""
+    await started(meeting)
+    await meeting.join("Sarah")
+    url = f"/api/meetings/{meeting.id}/tickets"
+    for _ in range(5):
+        taken = await meeting.http.post(url, json={"name": "Sarah"})
+        assert taken.status_code == 409
+    for name in ("Sarah", "Maria"):
+        slowed = await meeting.http.post(url, json={"name": name})
+        assert slowed.status_code == 429 and "retry-after" in slowed.headers
