@@ -6,9 +6,9 @@ mutating endpoint requires a JSON body (``JsonBody``; the CSRF defence, see
 """
 
 from collections.abc import Awaitable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service, sessions
@@ -224,7 +224,7 @@ async def create_invite(
 
 
 @router.post(
-    "/invites/{token}/accept",
+    "/invites/accept",
     response_model=FacilitatorPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=[JsonBody],
@@ -237,14 +237,13 @@ async def create_invite(
     summary="Use an invite once: create the account (then log in)",
 )
 async def accept_invite(
-    token: Annotated[str, Path(min_length=16, max_length=128)],
     body: InviteAccept,
     db: SessionDep,
     clock: ClockDep,
 ) -> FacilitatorPublic:
     try:
         facilitator: Facilitator = await service.accept_invite(
-            db, token, body.username, body.display_name, body.password, clock()
+            db, body.token, body.username, body.display_name, body.password, clock()
         )
     except AuthError as exc:
         await db.rollback()

@@ -83,6 +83,8 @@ class InviteCreated(BaseModel):
 
 class InviteAccept(InputModel):
     model_config = ConfigDict(extra="forbid")
+    # In the body, never the path: a reverse proxy's access log records paths.
+    token: Annotated[str, Field(min_length=16, max_length=128)]
     username: Username
     display_name: DisplayName
     password: NewPassword

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Page, expect
 
+from app.auth import service as auth_service
 from tests.e2e.conftest import MS, MeetingFactory, Pages, join
 from tests.support.rooms import PASSWORD
+from tests.support.server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -238,3 +241,25 @@ async def test_a_facilitator_schedules_and_edits_a_meeting_in_the_console(
     card = page.locator("#meetings li", has_text="Tuesday SMART Recovery")
     await expect(card).to_be_visible()
     await expect(card).not_to_contain_text("passcode")
+
+
+async def test_a_new_facilitator_accepts_an_invite_link_in_the_console(
+    pages: Pages, live_server: LiveServer
+) -> None:
+    async with live_server.app.state.sessionmaker() as db:
+        root = await auth_service.create_facilitator(
+            db, "root", "Root", PASSWORD, datetime.now(UTC), is_admin=True
+        )
+        invite = await auth_service.create_invite(db, root.id, datetime.now(UTC))
+        await db.commit()
+    page = await pages.desktop()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    await page.goto(f"/console/invite#{invite.token}")
+    await page.get_by_label("Choose a username").fill("cleo")
+    await page.get_by_label("Display name (what members see)").fill("Cleo")
+    await page.get_by_label("Choose a password").fill("a long enough password")
+    await page.get_by_role("button", name="Create account").click()
+    await expect(page.get_by_text("Account created.")).to_be_visible()
+    # The token went in the request's body: no URL the browser asked for carries it.
+    assert requests and not [url for url in requests if invite.token in url]

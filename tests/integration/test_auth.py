@@ -334,15 +334,18 @@ async def test_invite_is_admin_only_single_use_and_expires(haven: Haven) -> None
         assert expires.startswith((haven.clock.now + timedelta(hours=72)).date().isoformat())
 
         account = {"username": "Cleo", "display_name": "Cleo", "password": "short"}
-        weak = await anonymous.post(f"/api/auth/invites/{token}/accept", json=account)
+        weak = await anonymous.post("/api/auth/invites/accept", json={**account, "token": token})
         assert weak.status_code == 422
         account["password"] = "a long enough password"
-        accepted = await anonymous.post(f"/api/auth/invites/{token}/accept", json=account)
+        accepted = await anonymous.post(
+            "/api/auth/invites/accept", json={**account, "token": token}
+        )
         assert accepted.status_code == 201
         assert accepted.json()["username"] == "cleo"
         assert accepted.json()["is_admin"] is False
         again = await anonymous.post(
-            f"/api/auth/invites/{token}/accept", json={**account, "username": "cleo2"}
+            "/api/auth/invites/accept",
+            json={**account, "username": "cleo2", "token": token},
         )
         assert again.status_code == 404
         assert (await _login(anonymous, "cleo", "a long enough password")).status_code == 200
@@ -351,7 +354,8 @@ async def test_invite_is_admin_only_single_use_and_expires(haven: Haven) -> None
         late = (await admin.post("/api/auth/invites", json={})).json()["url"].rsplit("#", 1)[1]
         haven.clock.advance(hours=72)
         expired = await anonymous.post(
-            f"/api/auth/invites/{late}/accept", json={**account, "username": "dan"}
+            "/api/auth/invites/accept",
+            json={**account, "username": "dan", "token": late},
         )
         assert expired.status_code == 404
 
@@ -361,10 +365,10 @@ async def test_a_taken_username_leaves_the_invite_usable(haven: Haven) -> None:
     async with haven.logged_in("root") as admin, haven.client() as anonymous:
         token = (await admin.post("/api/auth/invites", json={})).json()["url"].split("#")[1]
         account = {"username": "root", "display_name": "R", "password": "a long enough password"}
-        taken = await anonymous.post(f"/api/auth/invites/{token}/accept", json=account)
+        taken = await anonymous.post("/api/auth/invites/accept", json={**account, "token": token})
         assert taken.status_code == 409
         account["username"] = "rae"
-        ok = await anonymous.post(f"/api/auth/invites/{token}/accept", json=account)
+        ok = await anonymous.post("/api/auth/invites/accept", json={**account, "token": token})
         assert ok.status_code == 201
 
 
@@ -380,7 +384,7 @@ async def test_recovering_an_admin_account_voids_the_invites_it_made(haven: Have
             assert found is not None and found.id == root
             await auth_service.reset_password(db, found, "another long enough password")
             await db.commit()
-        voided = await anonymous.post(f"/api/auth/invites/{first}/accept", json=account)
+        voided = await anonymous.post("/api/auth/invites/accept", json={**account, "token": first})
         assert voided.status_code == 404
     async with haven.server.app.state.sessionmaker() as db:
         second = (await auth_service.create_invite(db, root, haven.clock.now)).token
@@ -390,7 +394,9 @@ async def test_recovering_an_admin_account_voids_the_invites_it_made(haven: Have
         found.disabled = True
         await db.commit()
     async with haven.client() as anonymous:
-        refused = await anonymous.post(f"/api/auth/invites/{second}/accept", json=account)
+        refused = await anonymous.post(
+            "/api/auth/invites/accept", json={**account, "token": second}
+        )
         assert refused.status_code == 404
         assert (await _login(anonymous, "cleo", "a long enough password")).status_code == 401
 
@@ -422,8 +428,13 @@ async def test_passwords_and_tokens_never_reach_logs_or_responses(
             bodies.append(invite.text)
             invite_token = invite.json()["url"].split("#")[1]
             accepted = await client.post(
-                f"/api/auth/invites/{invite_token}/accept",
-                json={"username": "cleo", "display_name": "Cleo", "password": invited_password},
+                "/api/auth/invites/accept",
+                json={
+                    "token": invite_token,
+                    "username": "cleo",
+                    "display_name": "Cleo",
+                    "password": invited_password,
+                },
             )
             bodies.append(accepted.text)
             bodies.append((await client.get("/api/auth/me")).text)

@@ -50,8 +50,8 @@ $('#logout').addEventListener('click', async () => {
 $('#invite-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const token = location.hash.slice(1);
-  const body = { username: $('#inv-user').value.trim(), display_name: $('#inv-name').value.trim(), password: $('#inv-pass').value };
-  const r = await api(`/api/auth/invites/${encodeURIComponent(token)}/accept`, 'POST', body).catch(() => null);
+  const body = { token, username: $('#inv-user').value.trim(), display_name: $('#inv-name').value.trim(), password: $('#inv-pass').value };
+  const r = await api('/api/auth/invites/accept', 'POST', body).catch(() => null);
   if (!r || !r.ok) { $('#inv-err').textContent = problem(r && r.data, 'Could not create the account.'); return; }
   history.replaceState(null, '', '/console');
   $('#username').value = body.username;
