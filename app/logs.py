@@ -367,6 +367,21 @@ def log_config(level: str = "info", *, json_lines: bool | None = None) -> dict[s
     }
 
 
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: the exception's type only (its message and the object's repr
+    could hold anything), through the log and its privacy filter, never straight to stderr."""
+    logging.getLogger("haven").error(
+        "unraisable exception: %s", type_name(unraisable.exc_value or Exception())
+    )
+
+
+def route_stray_output() -> None:
+    """Warnings and unraisable exceptions go through the log (its privacy filter included)
+    instead of being written to stderr as they are. Called once per server process."""
+    logging.captureWarnings(True)
+    sys.unraisablehook = _unraisable
+
+
 def setup_logging(level: str = "info", *, json_lines: bool | None = None) -> None:
     """Install Haven's logging in this process (CLI commands; uvicorn does it for serve)."""
     logging.config.dictConfig(log_config(level, json_lines=json_lines))

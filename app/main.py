@@ -38,6 +38,7 @@ from app.api.headers import SecurityHeadersMiddleware
 from app.api.validation import unencodable_text_handler, validation_error_handler
 from app.auth import router as auth_router
 from app.config import Settings, load_settings
+from app.logs import route_stray_output
 from app.meetings import router as meetings_router
 from app.meetings.lifespan import meetings_lifespan
 from app.metrics import Metrics
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
     """Build the ASGI app. ``hooks`` run after ``LIFESPAN_HOOKS`` (tests add their own)."""
     settings = settings if settings is not None else load_settings()
     all_hooks = (*LIFESPAN_HOOKS, *hooks)
+    route_stray_output()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -328,3 +328,39 @@ def test_asyncio_lines_keep_only_fixed_text(msg: str, args: tuple[object, ...], 
     PrivacyFilter().filter(rec)  # idempotent: a second handler's filter changes nothing
     assert rec.getMessage() == shown
     assert SECRET not in JsonFormatter().format(rec)
+
+
+def test_warnings_and_unraisable_exceptions_go_through_the_privacy_filter(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both are written straight to stderr by default, past the log's filter."""
+    import warnings
+
+    from app.logs import route_stray_output
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handler = build_handler(stream, json_lines=False)
+    handler.addFilter(PrivacyFilter())
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    root.addHandler(handler)
+    try:
+        route_stray_output()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("slow client 203.0.113.7 said hello", ResourceWarning, stacklevel=1)
+
+        class Broken:
+            def __del__(self) -> None:
+                raise ValueError("Sam at 203.0.113.7 wrote: I relapsed")
+
+        Broken()
+        gc.collect()
+    finally:
+        root.removeHandler(handler)
+        logging.captureWarnings(False)
+    written = stream.getvalue()
+    err = capsys.readouterr().err
+    assert "slow client" in written and "unraisable exception: ValueError" in written
+    assert "203.0.113.7" not in written + err
+    assert "relapsed" not in written + err and "Sam" not in written + err
