@@ -57,6 +57,8 @@ def applied(state: RoomState, envelope: Envelope) -> tuple[RoomState, bool]:
         type(event) is ev.Said
         and (sender := state.members.get(event.m)) is not None
         and event.cid not in sender.recent_cids
+        and not sender.muted
+        and (sender.is_facilitator or not (state.muted_all or state.config.chat_mode != "open"))
     ):
         # The hot path (most events are messages): one state copy instead of two.
         members = dict(state.members)
@@ -187,11 +189,18 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             member = state.members.get(m)
             if member is None:
                 return state
-            if cid in member.recent_cids and not any(
-                held.m == m and held.cid == cid for held in state.holds.values()
-            ):
+            approved = any(held.m == m and held.cid == cid for held in state.holds.values())
+            if cid in member.recent_cids and not approved:
                 # A resend decided before the first copy was applied (two frames back to
                 # back, or on two links): the member's message is in the room once.
+                return state
+            closed = not member.is_facilitator and (
+                state.muted_all or state.config.chat_mode != "open"
+            )
+            if (member.muted or closed) and not approved:
+                # Decided on a replica that had not applied the mute (or the closed chat) yet:
+                # another worker's, or a burst's. A facilitator's approval of a message held
+                # before stands.
                 return state
             return _put(state, member.after_message(at, cid))
         case ev.Reacted() | ev.Reported() | ev.Counted() | ev.LobbySaid():

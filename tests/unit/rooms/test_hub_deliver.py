@@ -133,3 +133,30 @@ def test_a_message_resent_before_its_first_copy_was_applied_is_delivered_once() 
     channel.deliver([Envelope(Seq(seq + 1), 1, said), Envelope(Seq(seq + 2), 2, said)])
     assert channel.state.seq == seq + 2
     assert len(host.got) == 1 and channel.state.members[MemberId("ann")].sent == 1
+
+
+def test_a_message_decided_before_a_mute_it_lands_after_is_told_to_nobody() -> None:
+    """Two workers: Ann's message is decided on one just before the host mutes her (or closes
+    the chat) on the other, and lands after the mute. The room does not get it."""
+    room, channel = live_room()
+    host = Recorder("host")
+    channel.conns = {host.member: host}  # type: ignore[dict-item]
+    seq = room.state.seq
+    ann = MemberId("ann")
+
+    def said(cid: str, who: MemberId = ann) -> ev.Said:
+        return ev.Said(m=who, n="x", x="late", cid=cid, aud=ev.ROOM)
+
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, ev.Muted(m=ann, on=True, aud=ev.ROOM)),
+            Envelope(Seq(seq + 2), 2, said("c1")),
+            Envelope(Seq(seq + 3), 3, ev.Muted(m=ann, on=False, aud=ev.ROOM)),
+            Envelope(Seq(seq + 4), 4, ev.MutedAll(on=True, aud=ev.ROOM)),
+            Envelope(Seq(seq + 5), 5, said("c2")),
+            Envelope(Seq(seq + 6), 6, said("h1", MemberId("host"))),
+        ]
+    )
+    kinds = [frame.split(b'"t":"', 1)[1].split(b'"', 1)[0] for frame in host.got]
+    assert kinds == [b"mute", b"mute", b"mute_all", b"msg"]
+    assert b'"cid":"h1"' in host.got[-1]

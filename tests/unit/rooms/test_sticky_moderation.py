@@ -7,7 +7,7 @@ from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.state import RoomConfig
-from app.rooms.types import MeetingId, MemberId
+from app.rooms.types import HoldId, MeetingId, MemberId
 
 from .harness import PureRoom, refold
 
@@ -199,3 +199,14 @@ def test_the_same_browser_back_under_its_name_takes_over_its_old_member() -> Non
     assert code_of(room.join("sam3", name="Sam", device="dev-s")) == "locked"
     assert "sam2" in room.state.members
     assert refold(room.config, room.log) == room.state
+
+
+def test_a_held_message_approved_after_its_author_was_muted_still_goes_out() -> None:
+    room = owned_room()
+    room.join("ann")
+    room.ok("ann", sys.Post(cid="c1", text="my first share", hold=True, hold_id=HoldId("h1")))
+    room.ok("owner", p.Mute(t="mute", m=MemberId("ann"), on=True))
+    before = room.state.members[MemberId("ann")].sent
+    room.ok("owner", p.Review(t="review", h=HoldId("h1"), ok=True))
+    assert room.state.members[MemberId("ann")].sent == before + 1
+    assert not room.state.holds
