@@ -584,6 +584,7 @@ class RoomChannel:
             waiting = (
                 [m.id for m in self.state.lobby()] if isinstance(event, ev.PhaseChanged) else ()
             )
+            hands = self.state.hands
             self.state, took = applied(self.state, envelope)
             if not took:
                 # Stale: decided on a replica that had not yet applied what came before it
@@ -615,6 +616,9 @@ class RoomChannel:
             view = self._view_change(event)
             if view is not None:
                 pending.setdefault(view[0], []).append(view[1])
+            if state.hands != hands and not state.config.members_visible:
+                for conn, item in self._queue_places(hands, state.hands):
+                    pending.setdefault(conn, []).append(item)
             for member_id in waiting:
                 member = state.members.get(member_id)
                 if member is not None and not member.lobby:
@@ -646,6 +650,19 @@ class RoomChannel:
                 else:
                     still.append((target, fut))
             self._waiters = still
+
+    def _queue_places(
+        self, before: tuple[MemberId, ...], after: tuple[MemberId, ...]
+    ) -> list[tuple[Connection, Outgoing]]:
+        """Where the queue of hands moved, with the member list hidden: each local member whose
+        place changed is told their new one (they cannot see the others' hands to count)."""
+        out = []
+        for place, member_id in enumerate(after, start=1):
+            conn = self.conns.get(member_id)
+            if conn is None or (member_id in before and before.index(member_id) + 1 == place):
+                continue
+            out.append((conn, Outgoing(codec.direct({"t": "queue", "pos": place}))))
+        return out
 
     def _view_change(self, event: ev.RoomEvent) -> tuple[Connection, Outgoing] | None:
         """A fresh snapshot for a local member whose view of the room this event changed.

@@ -293,7 +293,16 @@ class Pong(Frame):
     t: Literal["pong"]
 
 
-DIRECT_TYPES: tuple[type[Frame], ...] = (Welcome, RoomView, Error, Warn, Dup, Pong)
+class Queue(Frame):
+    """A member's place in the queue of raised hands, in a meeting whose member list is hidden
+    (where they do not see the others' hands): sent whenever it changes while their hand is
+    up. 1 is next."""
+
+    t: Literal["queue"]
+    pos: int
+
+
+DIRECT_TYPES: tuple[type[Frame], ...] = (Welcome, RoomView, Error, Warn, Dup, Pong, Queue)
 
 
 def _wire_model(cls: type[ev.Event]) -> type[BaseModel]:

@@ -296,3 +296,23 @@ async def test_a_banned_co_facilitator_gets_no_ticket_back_from_any_browser(
             headers={"authorization": f"Bearer {cole_account.token}"},
         )
         assert again.status_code == 403 and again.json()["detail"]["code"] == "removed"
+
+
+async def test_with_the_list_hidden_each_raised_hand_is_told_its_place_in_the_queue(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting = await create_meeting(live_server, http, members_visible=False)
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    ann, bob, cy = [await meeting.join(name) for name in ("Ann", "Bob", "Cy")]
+    for member, place in ((ann, 1), (bob, 2), (cy, 3)):
+        await member.send({"t": "hand", "up": True})
+        assert (await member.event("queue"))["pos"] == place
+    await host.send({"t": "floor", "m": ann.me})
+    assert (await bob.event("queue", pos=1))["pos"] == 1
+    assert (await cy.event("queue", pos=2))["pos"] == 2
+    await bob.send({"t": "hand", "up": False})
+    assert (await cy.event("queue", pos=1))["pos"] == 1
+    # Ann's own place is not sent again: her hand went down with the floor.
+    assert [f["pos"] for f in ann.frames if f.get("t") == "queue"] == [1]

@@ -37,8 +37,9 @@ export class Room {
   peopleCount() { return this.visible || this.isFac ? this.admitted().length : this.count; }
   myHand() { return this.hands.includes(this.me); }
   position() {
+    // With the list hidden, `hands` holds only our own: the server sends our place (`queue`).
     const i = this.hands.indexOf(this.me);
-    return i >= 0 ? i + 1 : this.queuePos;
+    return i >= 0 && (this.visible || this.isFac) ? i + 1 : this.queuePos;
   }
   canPost() {
     return this.isFac || (this.phase === 'live' && !this.muted && !this.mutedAll && this.chat === 'open');

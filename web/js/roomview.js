@@ -170,6 +170,7 @@ export class RoomView {
   #direct(f, item) {
     if (f.t === 'warn' && item) return this.#piiWarning(item, f.spans || []);
     if (f.t === 'dup') return;
+    if (f.t === 'queue') { if (this.room) { this.room.queuePos = f.pos; this.#soon(); } return; }
     if (f.t === 'error') {
       if (f.code === 'slow_mode') return this.status(`Slow mode: your message goes out in ${Math.ceil(f.retry || 1)} s.`);
       if (f.code === 'rate_limited') return this.status('Sending a little more slowly…');
