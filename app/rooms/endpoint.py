@@ -479,6 +479,10 @@ class Session:
         if verdict.action in ("block", "hold"):
             self.error("blocked", "This message was not sent.", why=list(verdict.reasons))
             return None
+        if not verdict.text.strip():
+            # Nothing but control or invisible characters, which the display form drops.
+            self.error("invalid", "This message is empty once invisible characters are removed.")
+            return None
         return p.LobbySay(t="lobby_say", x=verdict.text)
 
     async def _care_for_refused(self, text: str, cid: str, *, alert: bool = True) -> None:

@@ -303,6 +303,10 @@ class Rooms:
                 verdict.text,
                 Delivered(room, me.id, cmd.cid, me.name, in_room=reaches_the_room(verdict)),
             )
+        if not verdict.text.strip():
+            # Nothing but control or invisible characters, which the display form drops.
+            empty = "This message is empty once invisible characters are removed."
+            return {"t": "error", "code": "invalid", "msg": empty, "cid": cmd.cid}, None, care
         if verdict.action == "block":
             return (
                 {

@@ -225,6 +225,19 @@ async def test_a_name_that_is_a_cry_for_help_gets_care_when_its_member_joins(
     assert len([f for f in host.frames if f.get("t") == "alert"]) == 1
 
 
+async def test_a_message_of_control_characters_only_gets_a_typed_error_not_an_empty_bubble(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    meeting, host = await started(live_server, http)
+    ann = await meeting.join("Ann")
+    cid = await ann.say("\x19\u200b\x86")
+    refused = await ann.event("error", cid=cid)
+    assert refused["code"] == "invalid"
+    marker = await ann.say("still here")
+    await host.event("msg", cid=marker)
+    assert not [f for f in host.frames if f.get("t") == "msg" and f.get("cid") == cid]
+
+
 async def test_a_facilitators_message_to_the_lobby_is_screened(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
@@ -233,6 +246,9 @@ async def test_a_facilitators_message_to_the_lobby_is_screened(
     await host.send({"t": "lobby_say", "x": "shut up you worthless junkie"})
     refused = await host.event("error")
     assert refused["code"] == "blocked" and refused["why"]
+    # Control characters only (found by the live fuzzer): empty once displayed, a typed error.
+    await host.send({"t": "lobby_say", "x": "\x19\x86"})
+    assert (await host.event("error", code="invalid"))["code"] == "invalid"
     await host.send({"t": "lobby_say", "x": "we will let you in shortly"})
     got = await waiting.event("lobby_msg")
     assert got["n"] == "Host"  # the lobby never saw the room's list: the name comes with it

@@ -345,6 +345,9 @@ def test_warnings_and_unraisable_exceptions_go_through_the_privacy_filter(
     monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
     root.addHandler(handler)
     try:
+        # Another test's app may have turned capture on already, before pytest's own
+        # per-test recorder replaced ``showwarning``: start from off.
+        logging.captureWarnings(False)
         route_stray_output()
         with warnings.catch_warnings():
             warnings.simplefilter("always")
