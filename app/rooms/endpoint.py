@@ -317,8 +317,13 @@ class Session:
             "max_text": self.rooms.limits.max_text_chars,
         }
         items = [Outgoing(codec.direct(welcome))]
+        stale = room.stale
         for envelope in replay or ():
-            if envelope.seq <= state.seq and can_see(envelope.event, envelope.seq, me):
+            if (
+                envelope.seq <= state.seq
+                and envelope.seq not in stale
+                and can_see(envelope.event, envelope.seq, me)
+            ):
                 items.append(Outgoing(codec.wire(envelope)))
         conn.push(items)
         room.attach(conn)

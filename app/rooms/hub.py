@@ -42,6 +42,8 @@ logger = logging.getLogger("haven.rooms")
 
 # Close codes (docs/protocol.md).
 REPLACED = 4005
+STALE_KEPT = 1024
+"""Seqs of stale events a replica remembers, for replays (more than a room log holds)."""
 ENDED = 4004
 REMOVED = 4010
 BANNED = 4011
@@ -275,6 +277,9 @@ class RoomChannel:
     """This worker's view of the others (None: it is taken as the only one)."""
     epoch: str = ""
     conns: dict[MemberId, Connection] = field(default_factory=dict)
+    stale: set[int] = field(default_factory=set)
+    """Seqs of the events this replica folded as nothing (``applied``), so that a resume's
+    replay leaves them out as live delivery did; the newest ``STALE_KEPT`` only."""
     _waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     ended: bool = False
@@ -587,6 +592,7 @@ class RoomChannel:
             hands = self.state.hands
             self.state, took = applied(self.state, envelope)
             if not took:
+                self._stale(envelope.seq)
                 # Stale: decided on a replica that had not yet applied what came before it
                 # (an ``away`` for a link the member has left, the floor for someone removed
                 # a moment before). Folded as nothing, and told to nobody.
@@ -650,6 +656,14 @@ class RoomChannel:
                 else:
                     still.append((target, fut))
             self._waiters = still
+
+    def _stale(self, seq: int) -> None:
+        stale = self.stale
+        stale.add(seq)
+        if len(stale) > STALE_KEPT:
+            # Rare (races between workers): dropping the oldest half costs nothing per event.
+            for old in sorted(stale)[: STALE_KEPT // 2]:
+                stale.discard(old)
 
     def _queue_places(
         self, before: tuple[MemberId, ...], after: tuple[MemberId, ...]

@@ -41,9 +41,12 @@ _TOLD_AS_IS = (
     ev.CareOffered,
     ev.Alerted,
     ev.Noticed,
+    ev.HoldResolved,
 )
 """Events that change no state and are told whenever they are logged (crisis care among
-them: it is never held back, also for a member who has left)."""
+them: it is never held back, also for a member who has left), or whose change another event
+already made: a held message of someone who left was dropped with them, and the ``resolved``
+that follows their ``leave`` still takes it off the facilitators' review lists."""
 
 
 def applied(state: RoomState, envelope: Envelope) -> tuple[RoomState, bool]:

@@ -393,3 +393,19 @@ async def test_trying_names_one_after_another_is_slowed_to_a_few(meeting: Meetin
     for name in ("Sarah", "Maria"):
         slowed = await meeting.http.post(url, json={"name": name})
         assert slowed.status_code == 429 and "retry-after" in slowed.headers
+
+
+async def test_a_resume_replays_a_message_sent_twice_back_to_back_once(meeting: Meeting) -> None:
+    host = await started(meeting)
+    ann = await meeting.join("Ann")
+    bob = await meeting.join("Bob")
+    bob.ws.transport.abort()
+    await host.event("away", m=bob.me)
+    frame = {"t": "say", "x": "only once please", "cid": "twice"}
+    await asyncio.gather(ann.send(frame), ann.send(frame))  # no wait between the two
+    marker = await ann.say("marker")
+    await host.event("msg", cid=marker)
+    assert [f["cid"] for f in host.frames if f.get("t") == "msg"].count("twice") == 1
+    resumed = await meeting.resume(bob)
+    await resumed.event("msg", cid=marker)
+    assert [f["cid"] for f in resumed.frames if f.get("t") == "msg"].count("twice") == 1

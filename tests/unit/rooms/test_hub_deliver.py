@@ -12,7 +12,7 @@ from app.rooms.connection import Outgoing
 from app.rooms.events import Envelope
 from app.rooms.hub import Counters, RoomChannel
 from app.rooms.state import RoomConfig
-from app.rooms.types import MeetingId, MemberId, Seq
+from app.rooms.types import HoldId, MeetingId, MemberId, Seq
 
 from .harness import PureRoom
 
@@ -160,3 +160,30 @@ def test_a_message_decided_before_a_mute_it_lands_after_is_told_to_nobody() -> N
     kinds = [frame.split(b'"t":"', 1)[1].split(b'"', 1)[0] for frame in host.got]
     assert kinds == [b"mute", b"mute", b"mute_all", b"msg"]
     assert b'"cid":"h1"' in host.got[-1]
+
+
+def test_a_held_message_of_someone_who_left_leaves_the_review_lists_and_stale_seqs_are_kept() -> (
+    None
+):
+    room, channel = live_room()
+    host = Recorder("host")
+    channel.conns = {host.member: host}  # type: ignore[dict-item]
+    seq = room.state.seq
+    ann = MemberId("ann")
+    held = ev.Held(
+        h=HoldId("h1"), m=ann, n="Ann", x="held text", cid="c1", why=("pii.phone",), aud=ev.FAC
+    )
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, held),
+            Envelope(Seq(seq + 2), 2, ev.Left(m=ann, why="left", aud=ev.ROOM)),
+            Envelope(
+                Seq(seq + 3), 3, ev.HoldResolved(h=HoldId("h1"), ok=False, cid="c1", aud=ev.FAC)
+            ),
+            Envelope(Seq(seq + 4), 4, ev.FloorChanged(m=ann, n="Ann", until=None, aud=ev.ROOM)),
+        ]
+    )
+    kinds = [frame.split(b'"t":"', 1)[1].split(b'"', 1)[0] for frame in host.got]
+    assert kinds == [b"held", b"leave", b"hold_done"]
+    # The floor for someone gone is kept out of a resume's replay too.
+    assert channel.stale == {seq + 4}
