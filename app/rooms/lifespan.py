@@ -256,12 +256,17 @@ async def watch_accounts(
         await asyncio.sleep(every_s)
         try:
             found = await revoked_facilitators(rooms, sessionmaker)
-            for meeting_id, members in found.items():
-                room = rooms.hub.get(meeting_id)
-                if room is not None and not room.ended:
-                    await room.submit(None, Revoked(members=members))
         except Exception as exc:  # noqa: BLE001 - the next round tries again
             logger.warning("facilitator account check failed: %s", type(exc).__name__)
+            continue
+        for meeting_id, members in found.items():
+            room = rooms.hub.get(meeting_id)
+            if room is None or room.ended:
+                continue
+            try:
+                await room.submit(None, Revoked(members=members))
+            except Exception as exc:  # noqa: BLE001 - one room's failure is not the others'
+                logger.warning("revoking in a room failed: %s", type(exc).__name__)
 
 
 @asynccontextmanager

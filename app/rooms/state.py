@@ -201,8 +201,9 @@ class RoomState:
         return None
 
     def joins_muted(self, device: str | None, account: str | None, role: Role) -> bool:
-        """Whether a newcomer with this device and account comes in muted (never a host)."""
-        if role == "host":
+        """Whether a newcomer with this device and account comes in muted (never a host, nor
+        the meeting's owner)."""
+        if role == "host" or (account is not None and account == self.config.owner):
             return False
         return (device is not None and device in self.muted_devices) or (
             account is not None and account in self.muted_accounts

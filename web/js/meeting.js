@@ -66,7 +66,11 @@ function describe(d) {
   $('#join-btn').disabled = false;
 }
 
-let draft = ''; // unsent text from a stay that ended (memory only): back in the next composer
+// Unsent text from a stay that ended (memory only), and the name it was written under: it
+// comes back in the composer only for a join under the same name (a shared phone's next
+// person does not get it).
+let draft = null;
+let joinedAs = '';
 
 function enter(getTicket) {
   $('#intro').hidden = true;
@@ -76,9 +80,9 @@ function enter(getTicket) {
     meetingId: id,
     detail,
     getTicket,
-    draft,
+    draft: draft && draft.name === joinedAs ? draft.text : '',
     onEnd: (reason, code, again, text, unsent) => {
-      draft = again ? unsent || '' : '';
+      draft = again && unsent && joinedAs ? { name: joinedAs, text: unsent } : null;
       if (!again) return;
       // Back to the form: a new name, or simply joining again as a new member.
       $('#intro').hidden = false;
@@ -88,7 +92,7 @@ function enter(getTicket) {
       $('#name').focus();
     },
   });
-  draft = '';
+  draft = null;
   view.start();
 }
 
@@ -110,6 +114,7 @@ form.addEventListener('submit', async (ev) => {
     return;
   }
   btn.textContent = 'Join the meeting';
+  joinedAs = name;
   enter(async () => {
     if (first) { const t = first; first = null; return t; }
     return ticket(name, passcode);

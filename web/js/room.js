@@ -92,10 +92,13 @@ export class Room {
         if (e.m === this.me) this.muted = e.on;
         return true;
       case 'mute_all': this.mutedAll = e.on; return true;
-      case 'role':
-        this.#set(e.m, { r: e.r, muted: false });
-        if (e.m === this.me) { this.role = e.r; this.muted = false; }
+      case 'role': {
+        // A mute outlives a role change; only a host cannot be muted (as the server keeps it).
+        const x = this.members.get(e.m);
+        this.#set(e.m, { r: e.r, muted: e.r !== 'host' && !!(x && x.muted) });
+        if (e.m === this.me) { this.role = e.r; if (e.r === 'host') this.muted = false; }
         return true;
+      }
       case 'lock': this.locked = e.on; return true;
       case 'slow': this.slow = e.secs; return true;
       case 'pin': this.pin = e.i; return true;

@@ -220,7 +220,7 @@ export class RoomView {
     this.warnings = [];
     this.#connBanner('');
     let text = detail || ENDINGS[reason] || 'The connection was closed.';
-    if (unsent.length) text += ' What you wrote while you were away was not sent; it will be back in the message box when you join again.';
+    if (unsent.length) text += ' What you wrote while you were away was not sent; it will be back in the message box when you join again under the same name.';
     fill(this.el.end,
       h('h2', { text: reason === 'ended' ? 'Meeting ended' : 'You are not in the meeting' }),
       h('p', { text }),

@@ -210,3 +210,14 @@ def test_a_held_message_approved_after_its_author_was_muted_still_goes_out() -> 
     room.ok("owner", p.Review(t="review", h=HoldId("h1"), ok=True))
     assert room.state.members[MemberId("ann")].sent == before + 1
     assert not room.state.holds
+
+
+def test_the_owner_never_joins_muted_even_from_a_muted_device() -> None:
+    room = owned_room()
+    room.join("kid", device="family-tablet")
+    room.ok("owner", p.Mute(t="mute", m=MemberId("kid"), on=True))
+    room.join("ann", "cofac", account="acc-ann")
+    room.ok("owner", p.HandOver(t="host", m=MemberId("ann")))
+    room.join("owner-tablet", "host", name="Owner", account="acc-owner", device="family-tablet")
+    back = room.state.members[MemberId("owner-tablet")]
+    assert back.role == "cofac" and not back.muted
