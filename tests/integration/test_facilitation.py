@@ -11,7 +11,15 @@ import pytest
 
 from app.auth import service as auth_service
 from app.rooms import protocol as p
-from tests.support.rooms import PASSWORD, UNIT_S, Meeting, Member, SchemaValidator, create_meeting
+from tests.support.rooms import (
+    PASSWORD,
+    UNIT_S,
+    Meeting,
+    Member,
+    SchemaValidator,
+    create_meeting,
+    live_with_cole,
+)
 from tests.support.server import LiveServer
 
 PREAMBLE = {"title": "Preamble", "text": "We are a fellowship of people who share..."}
@@ -257,11 +265,7 @@ async def test_a_facilitator_of_another_meeting_cannot_control_this_one(
 async def test_a_co_facilitator_taken_off_the_team_stops_being_one_in_the_running_meeting(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    cole_account = await create_meeting(live_server, http, username="cole")  # for a session
-    ours = await create_meeting(live_server, http, co_facilitators=["cole"])
-    host = await ours.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    ours, cole_account, _host = await live_with_cole(live_server, http)
     cole = await Meeting(live_server, ours.id, cole_account.token, http).join(facilitator=True)
     assert cole.welcome["role"] == "cofac"
     ann = await ours.join("Ann")
@@ -279,11 +283,7 @@ async def test_a_co_facilitator_taken_off_the_team_stops_being_one_in_the_runnin
 async def test_a_banned_co_facilitator_gets_no_ticket_back_from_any_browser(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
-    cole_account = await create_meeting(live_server, http, username="cole")  # for a session
-    ours = await create_meeting(live_server, http, co_facilitators=["cole"])
-    host = await ours.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    ours, cole_account, host = await live_with_cole(live_server, http)
     coles = Meeting(live_server, ours.id, cole_account.token, http)
     cole = await coles.join(facilitator=True, device="browser-one")
     assert cole.welcome["role"] == "cofac"

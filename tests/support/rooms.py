@@ -181,3 +181,16 @@ async def create_meeting(
     schema = (await http.get("/api/protocol.json")).json()
     meeting_obj.validator = SchemaValidator(schema)
     return meeting_obj
+
+
+async def live_with_cole(
+    server: LiveServer, http: httpx.AsyncClient
+) -> tuple[Meeting, Meeting, Member]:
+    """A live meeting whose team includes co-facilitator Cole: the meeting, Cole's own
+    session (a meeting of his, made for the account), and the host."""
+    cole_account = await create_meeting(server, http, username="cole")  # for a session
+    ours = await create_meeting(server, http, co_facilitators=["cole"])
+    host = await ours.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    return ours, cole_account, host
