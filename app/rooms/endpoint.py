@@ -41,7 +41,7 @@ from app.rooms.decide import Rejection
 from app.rooms.events import Envelope
 from app.rooms.fastws import DIRECT_EXTENSION
 from app.rooms.hub import RoomChannel, can_see
-from app.rooms.service import Rooms
+from app.rooms.service import NAME_REFUSALS, Rooms
 from app.rooms.snapshot import snapshot
 from app.rooms.state import Member, name_key
 from app.rooms.types import MemberId, Seq
@@ -92,8 +92,9 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
 class Session:
     """One connection's state on this worker."""
 
-    def __init__(self, rooms: Rooms, websocket: WebSocket, metrics: Any) -> None:
+    def __init__(self, rooms: Rooms, websocket: WebSocket, metrics: Any, address: str = "") -> None:
         self.rooms = rooms
+        self.address = address
         self.ws = websocket
         self.metrics = metrics
         # Named by its worker: another worker that finds this one gone sends its members
@@ -193,6 +194,10 @@ class Session:
         if room is None:
             await self.ws.close(BAD_TICKET, "unknown meeting")
             return False
+        names = (NAME_REFUSALS, "name", ticket.meeting, self.address)
+        if ticket.role == "member" and not await rooms.within(*names):
+            await self.ws.close(TOO_MANY, "too many names tried; wait a few minutes")
+            return False
         join = Join(
             member=ticket.member,
             name=ticket.name,
@@ -205,6 +210,8 @@ class Session:
         )
         result = await room.submit(None, join)
         if isinstance(result, Rejection):
+            if result.code == "name_taken":
+                await rooms.allow(*names)
             code, reason = JOIN_CLOSE.get(result.code, (BAD_OPENING, result.code))
             await self.ws.close(code, reason)
             return False
@@ -213,6 +220,7 @@ class Session:
             return False
         me = room.state.members.get(ticket.member)
         if me is None:  # apply refused it: a name or seat was taken meanwhile
+            await rooms.allow(*names)
             await self.ws.close(*JOIN_CLOSE["name_taken"])
             return False
         self._attach(room, me, replay=None)
@@ -572,7 +580,7 @@ async def room_socket(websocket: WebSocket) -> None:
     if not rooms.conn_counts.acquire(address, rooms.limits.max_conns_per_ip):
         await websocket.close(TOO_MANY, "too many connections")
         return
-    session = Session(rooms, websocket, metrics)
+    session = Session(rooms, websocket, metrics, address)
     if metrics is not None:
         metrics.connections.inc()
     try:

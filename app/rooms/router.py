@@ -22,17 +22,12 @@ from app.moderation.impersonation import pseudonym_problem
 from app.moderation.names import name_content_problem
 from app.rooms import protocol
 from app.rooms.endpoint import room_socket
-from app.rooms.service import Rooms
+from app.rooms.service import NAME_REFUSALS, Rooms
 from app.rooms.types import MeetingId, Role
 
 router = APIRouter(tags=["rooms"])
 
 PASSCODE_TRIES = parse("10/10minute")
-NAME_REFUSALS = parse("5/10minute")
-"""Names refused as in use, per meeting and address: the refusal tells whether someone is in
-the meeting under that name, so trying names one after another (is "Sarah" there?) is slowed
-to a few a meeting; past it, every ticket from the address is refused for a while, so what
-follows tells nothing either."""
 
 
 class TicketRequest(InputModel):

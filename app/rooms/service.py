@@ -44,6 +44,13 @@ from app.rooms.state import Member, RoomConfig, RoomState, name_key
 from app.rooms.types import MAX_TEXT_CHARS, HoldId, MeetingId, MemberId
 from app.tasks import cancel_and_wait
 
+NAME_REFUSALS = parse("5/10minute")
+"""Names refused as in use, per meeting and address: the refusal tells whether someone is in
+the meeting under that name, so trying names one after another (is "Sarah" there?) is slowed
+to a few a meeting; past it, every ticket from the address is refused for a while, so what
+follows tells nothing either. Counted at the ticket and at the join (a worker that does not
+follow the meeting issues the ticket without the look; the join then refuses the name)."""
+
 logger = logging.getLogger("haven.rooms")
 
 MetadataJob = Callable[[], Awaitable[None]]

@@ -409,3 +409,21 @@ async def test_a_resume_replays_a_message_sent_twice_back_to_back_once(meeting: 
     resumed = await meeting.resume(bob)
     await resumed.event("msg", cid=marker)
     assert [f["cid"] for f in resumed.frames if f.get("t") == "msg"].count("twice") == 1
+
+
+async def test_names_refused_at_the_join_count_against_the_same_limit(meeting: Meeting) -> None:
+    """A ticket issued while the name was free (or by a worker that does not follow the
+    meeting) is refused at the join instead: those refusals are slowed the same way."""
+    await started(meeting)
+    tickets = [await meeting.ticket("Sarah") for _ in range(6)]
+    late = await meeting.ticket("Maria")
+    codes = []
+    for ticket in [*tickets, late]:
+        member = await meeting.connect()
+        await member.send({"t": "hello", "v": 1, "ticket": ticket})
+        try:
+            await member.event("welcome")
+            codes.append(0)
+        except websockets.ConnectionClosed as closed:
+            codes.append(closed.rcvd.code if closed.rcvd else None)
+    assert codes == [0, 4016, 4016, 4016, 4016, 4016, 4013]
