@@ -8,6 +8,7 @@ TCP proxy in tests/support/proxy.py.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -118,3 +119,31 @@ async def test_a_reset_link_reconnects_at_once_and_resumes(
         await expect(messages(dee)).to_have_text(["said while the link was reset"])
         await expect(dee.get_by_text("Back online")).to_be_visible()
         assert proxy.accepted > accepted  # it really came back on a new connection
+
+
+async def test_messages_refused_when_the_queue_is_resent_all_come_back_to_the_box(
+    pages: Pages, meeting_factory: MeetingFactory, live_server: LiveServer
+) -> None:
+    """Two messages typed in a dead zone, and a facilitator mutes their writer meanwhile:
+    both are refused when the link returns, and both are back in the message box."""
+    meeting, host = await live_meeting(meeting_factory)
+    async with serve_proxy(live_server.host, live_server.port) as proxy:
+        dee = await pages.phone(origin=proxy.url)
+        await join(dee, meeting.id, "Dee")
+        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee_id = (await host.event("join", n="Dee"))["m"]
+        proxy.mode = "blackhole"
+        for text in ("first while away", "second while away"):
+            await dee.get_by_label("Your message").fill(text)
+            await dee.get_by_label("Your message").press("Enter")
+        await expect(dee.get_by_role("list", name="Waiting to be sent")).to_contain_text(
+            "second while away", timeout=5 * MS
+        )
+        await host.send({"t": "mute", "m": dee_id, "on": True})
+        await host.event("mute", m=dee_id, on=True)
+        await expect(dee.get_by_text("Connection lost")).to_be_visible(timeout=25 * MS)
+        proxy.mode = "pass"
+        box = dee.get_by_label("Your message")
+        await expect(box).to_have_value(re.compile("first while away"), timeout=25 * MS)
+        await expect(box).to_have_value(re.compile("second while away"), timeout=10 * MS)
+    assert not [f for f in host.frames if f.get("t") == "msg" and "while away" in f.get("x", "")]

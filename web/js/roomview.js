@@ -175,7 +175,12 @@ export class RoomView {
       if (f.code === 'slow_mode') return this.status(`Slow mode: your message goes out in ${Math.ceil(f.retry || 1)} s.`);
       if (f.code === 'rate_limited') return this.status('Sending a little more slowly…');
       this.status(item ? `Not sent: ${f.msg}` : f.msg);
-      if (item && !this.el.text.value) this.el.text.value = item.x;
+      // Back in the box, each refused text (a queue resent after a drop can be refused whole,
+      // say when a facilitator muted us meanwhile): never lost, never sent again unasked.
+      if (item) {
+        const box = this.el.text;
+        if (!box.value.includes(item.x)) box.value = box.value ? `${box.value}\n\n${item.x}` : item.x;
+      }
     }
   }
 
