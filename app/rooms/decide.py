@@ -258,7 +258,7 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
         case p.React(to=to, r=r):
             if me.muted:  # a reaction speaks to the room too
                 return MUTED
-            if state.muted_all or state.config.chat_mode == "facilitators":
+            if state.chat_closed:
                 return Rejection("chat_closed", "Only facilitators can post right now.")
             if to > state.seq:
                 return Rejection("invalid", "No such message.")
@@ -299,7 +299,7 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
     if not me.is_facilitator:
         if state.phase != "live":
             return Rejection("not_live", "The meeting has not started yet.")
-        if state.muted_all or state.config.chat_mode == "facilitators":
+        if state.chat_closed:
             return Rejection("chat_closed", "Only facilitators can post right now.")
         if state.slow_s and me.last_msg_at is not None:
             wait_ms = me.last_msg_at + state.slow_s * 1000 - now

@@ -41,7 +41,7 @@ from app.rooms.decide import Rejection
 from app.rooms.events import Envelope
 from app.rooms.fastws import DIRECT_EXTENSION
 from app.rooms.hub import RoomChannel, can_see
-from app.rooms.service import NAME_REFUSALS, Rooms
+from app.rooms.service import EMPTY_TEXT, NAME_REFUSALS, Rooms
 from app.rooms.snapshot import snapshot
 from app.rooms.state import Member, name_key
 from app.rooms.types import MemberId, Seq
@@ -494,7 +494,7 @@ class Session:
             return None
         if not verdict.text.strip():
             # Nothing but control or invisible characters, which the display form drops.
-            self.error("invalid", "This message is empty once invisible characters are removed.")
+            self.error("invalid", EMPTY_TEXT)
             return None
         return p.LobbySay(t="lobby_say", x=verdict.text)
 

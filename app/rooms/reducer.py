@@ -61,7 +61,7 @@ def applied(state: RoomState, envelope: Envelope) -> tuple[RoomState, bool]:
         and (sender := state.members.get(event.m)) is not None
         and event.cid not in sender.recent_cids
         and not sender.muted
-        and (sender.is_facilitator or not (state.muted_all or state.config.chat_mode != "open"))
+        and (sender.is_facilitator or not state.chat_closed)
     ):
         # The hot path (most events are messages): one state copy instead of two.
         members = dict(state.members)
@@ -197,9 +197,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 # A resend decided before the first copy was applied (two frames back to
                 # back, or on two links): the member's message is in the room once.
                 return state
-            closed = not member.is_facilitator and (
-                state.muted_all or state.config.chat_mode != "open"
-            )
+            closed = state.chat_closed and not member.is_facilitator
             if (member.muted or closed) and not approved:
                 # Decided on a replica that had not applied the mute (or the closed chat) yet:
                 # another worker's, or a burst's. A facilitator's approval of a message held

@@ -44,6 +44,9 @@ from app.rooms.state import Member, RoomConfig, RoomState, name_key
 from app.rooms.types import MAX_TEXT_CHARS, HoldId, MeetingId, MemberId
 from app.tasks import cancel_and_wait
 
+EMPTY_TEXT = "This message is empty once invisible characters are removed."
+"""The refusal of a message (or a lobby message) whose display form is empty: nothing but
+control or invisible characters."""
 NAME_REFUSALS = parse("5/10minute")
 """Names refused as in use, per meeting and address: the refusal tells whether someone is in
 the meeting under that name, so trying names one after another (is "Sarah" there?) is slowed
@@ -312,8 +315,7 @@ class Rooms:
             )
         if not verdict.text.strip():
             # Nothing but control or invisible characters, which the display form drops.
-            empty = "This message is empty once invisible characters are removed."
-            return {"t": "error", "code": "invalid", "msg": empty, "cid": cmd.cid}, None, care
+            return {"t": "error", "code": "invalid", "msg": EMPTY_TEXT, "cid": cmd.cid}, None, care
         if verdict.action == "block":
             return (
                 {

@@ -188,6 +188,12 @@ class RoomState:
             role = "cofac"
         return role
 
+    @property
+    def chat_closed(self) -> bool:
+        """Only facilitators may post (and react): everyone muted, or a facilitators-only
+        chat. Decided and applied alike."""
+        return self.muted_all or self.config.chat_mode == "facilitators"
+
     def replaceable(self, key: str, device: str | None) -> Member | None:
         """The participant a newcomer named ``key`` from browser ``device`` takes over: the
         same browser under the same name, back with a new ticket (the welcome of its first was
