@@ -62,6 +62,10 @@ class Post:
     """The crisis kind (e.g. ``"suicide"``), or None."""
     hint: str = ""
     card: dict[str, Any] | None = None
+    private: bool = False
+    """A private message (``dm``): to the facilitators, or from a facilitator to ``to``. It
+    is never held: its readers are the facilitators who would review it."""
+    to: MemberId | None = None
 
 
 @dataclass(frozen=True, slots=True)

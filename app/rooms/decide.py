@@ -43,6 +43,7 @@ NO_SUCH_MEMBER = Rejection("no_such_member", "That member is not in this meeting
 ENDED = Rejection("ended", "This meeting has ended.")
 NOT_DELIVERED = Rejection("not_delivered", "That message is not in the room.")
 MUTED = Rejection("muted", "A facilitator has muted you for now.")
+NO_FACILITATOR = Rejection("no_facilitator", "No facilitator is in this meeting right now.")
 
 
 def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) -> Decision:
@@ -116,6 +117,8 @@ def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) 
         if not me.is_facilitator:
             return NOT_ALLOWED
         return _facilitate(state, me, cmd, now)
+    if isinstance(cmd, sys.Post) and cmd.private:
+        return _private(state, me, cmd)  # the lobby too: a newcomer may ask before coming in
     if me.lobby:
         return IN_LOBBY
     return _participate(state, me, cmd, now)
@@ -252,7 +255,7 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
     match cmd:
         case sys.Post():
             return _post(state, me, cmd, now)
-        case p.Say():
+        case p.Say() | p.Dm():
             # A raw ``say`` must be screened first; the endpoint turns it into a Post.
             return Rejection("invalid", "Messages are screened before they are decided.")
         case p.React(to=to, r=r):
@@ -329,6 +332,51 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
     if cmd.crisis is not None:
         events += _care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card)
     return tuple(events)
+
+
+def _private(state: RoomState, me: Member, cmd: sys.Post) -> Decision:
+    """A private message: a member's to the facilitators, a facilitator's to one member.
+
+    Every facilitator reads every private message, whoever wrote it: nobody on the team
+    writes to a member unseen, and a member who reaches out reaches the team, not whoever
+    happened to answer. Members cannot write to each other privately: in a room of strangers
+    in early recovery, a private line between two of them is how predation and "let's meet
+    up" start, out of the facilitators' sight. Neither slow mode, a closed chat nor a mute
+    silences a member towards the facilitators: the line for "I am not OK" stays open.
+    """
+    if cmd.cid in me.recent_cids:
+        return Rejection("duplicate", "This message was already sent.")
+    if me.is_facilitator:
+        if me.muted:  # muted by the host: not a way around it to each member in turn
+            return MUTED
+        if cmd.to is None:
+            return Rejection("invalid", "Choose the member to write to.")
+        target = state.members.get(cmd.to)
+        if target is None:
+            return NO_SUCH_MEMBER
+        if target.id == me.id:
+            return Rejection("self_target", "You cannot do that to yourself.")
+        if target.is_facilitator:
+            return Rejection("invalid", "Private messages are between a member and the team.")
+        thread = target.id
+    else:
+        if cmd.to is not None and cmd.to != me.id:
+            return Rejection("not_allowed", "You can write privately to the facilitators only.")
+        if not any(m.is_facilitator for m in state.members.values()):
+            return NO_FACILITATOR
+        thread = me.id
+    said = ev.PrivateSaid(
+        m=thread,
+        w=me.id,
+        n=me.name,
+        x=cmd.text,
+        cid=cmd.cid,
+        red=cmd.redacted,
+        aud=to_member(thread, fac=True),
+    )
+    if cmd.crisis is not None:
+        return (said, *_care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card))
+    return (said,)
 
 
 def _care(

@@ -386,15 +386,15 @@ class Session:
                 await self._policy_close()
                 return False
             return True
-        say = isinstance(cmd, p.Say)
+        say = isinstance(cmd, p.Say | p.Dm)  # private messages share the messages' limit
         limits = self.rooms.limits
         keys = ("say" if say else "cmd", room.meeting_id, member)
         item = limits.messages if say else limits.commands
         if not await self.rooms.allow(item, *keys):
-            cid = cmd.cid if isinstance(cmd, p.Say) else None
+            cid = cmd.cid if isinstance(cmd, p.Say | p.Dm) else None
             retry = await self.rooms.retry_after(item, *keys)
             self.error("rate_limited", "Slow down a little.", cid=cid, retry=retry)
-            if isinstance(cmd, p.Say):
+            if isinstance(cmd, p.Say | p.Dm):
                 await self._care_for_refused(cmd.x, cmd.cid)
             if self.violation():
                 await self._policy_close()
@@ -405,7 +405,7 @@ class Session:
             # its pongs would otherwise cost the server without bound.
             self.reply({"t": "pong"})
             return True
-        if isinstance(cmd, p.Say):
+        if isinstance(cmd, p.Say | p.Dm):
             return await self._say(cmd)
         if isinstance(cmd, p.Report) and cmd.why:
             # A reason can be a cry for help of its own. The facilitators read it with the
@@ -428,7 +428,7 @@ class Session:
             self.rooms.on_control(room, member, cmd)
         return True
 
-    async def _say(self, cmd: p.Say) -> bool:
+    async def _say(self, cmd: p.Say | p.Dm) -> bool:
         room, member_id = self.room, self.member
         assert room is not None and member_id is not None
         if len(cmd.x) > self.rooms.limits.max_text_chars:
@@ -474,6 +474,10 @@ class Session:
                 # Refused (muted, in the lobby, chat closed, slow mode, nobody to review it):
                 # the message stays out of the room; the care and the alert do not.
                 await self._give_care(care)
+        elif isinstance(cmd, p.Dm) and me.is_facilitator:
+            # A facilitator's private message to a member is in the audit (who, to whom,
+            # when; never the text), as their other actions on members are.
+            self.rooms.on_control(room, member_id, cmd)
         return True
 
     async def _screen_lobby_say(self, cmd: p.LobbySay) -> p.LobbySay | None:
@@ -538,14 +542,15 @@ def _noop() -> None:
 
 
 def _refused_say(text: str) -> tuple[str, str] | None:
-    """The text and cid of a ``say`` frame refused as too long by the schema, if it is one."""
+    """The text and cid of a ``say`` or ``dm`` frame refused as too long by the schema, if it
+    is one."""
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
     if (
         not isinstance(frame, dict)
-        or frame.get("t") != "say"
+        or frame.get("t") not in ("say", "dm")
         or not isinstance(frame.get("x"), str)
     ):
         return None

@@ -137,6 +137,22 @@ class Said(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PrivateSaid(Event):
+    """A private message in member ``m``'s thread with the facilitators, written by ``w``
+    (``m`` themselves, or a facilitator, named ``n``). Told to ``m`` and to every
+    facilitator."""
+
+    T: ClassVar[str] = "dm"
+    WIRE: ClassVar[tuple[str, ...]] = ("m", "w", "n", "x", "cid", "red")
+    m: MemberId
+    w: MemberId
+    n: str
+    x: str
+    cid: str
+    red: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reacted(Event):
     T: ClassVar[str] = "react"
     WIRE: ClassVar[tuple[str, ...]] = ("m", "to", "r")
@@ -339,6 +355,7 @@ RoomEvent = (
     | Away
     | Back
     | Said
+    | PrivateSaid
     | Reacted
     | HandChanged
     | FloorChanged
@@ -372,6 +389,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     Away,
     Back,
     Said,
+    PrivateSaid,
     Reacted,
     HandChanged,
     FloorChanged,

@@ -54,6 +54,7 @@ AUDITED: dict[str, str] = {
     "remove": "remove",
     "to_lobby": "to_lobby",
     "lobby_say": "lobby_message",
+    "dm": "private_message",
     "lock": "lock",
     "slow": "slow_mode",
     "floor": "grant_floor",

@@ -61,6 +61,19 @@ class Say(Frame):
     """The sender saw a privacy warning for this text and chose to send it anyway."""
 
 
+class Dm(Frame):
+    """A private message: from a member to the meeting's facilitators (``m`` left out), or
+    from a facilitator to one member ``m``. Every facilitator reads every private message;
+    members cannot write privately to each other."""
+
+    t: Literal["dm"]
+    cid: ClientId
+    x: Text
+    m: MemberRef | None = None
+    ok: bool = False
+    """As for ``say``: the sender saw a privacy warning for this text and sends it anyway."""
+
+
 class React(Frame):
     t: Literal["react"]
     to: SeqRef
@@ -199,7 +212,7 @@ class Trust(Frame):
     m: MemberRef
 
 
-ParticipantCommand = Say | React | Hand | Yield | Report | Block | Unblock | Leave | Ping
+ParticipantCommand = Say | Dm | React | Hand | Yield | Report | Block | Unblock | Leave | Ping
 FacilitatorCommand = (
     Start
     | End

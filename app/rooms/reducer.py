@@ -204,6 +204,20 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 # before stands.
                 return state
             return _put(state, member.after_message(at, cid))
+        case ev.PrivateSaid(m=m, w=w, cid=cid):
+            sender = state.members.get(w)
+            if (
+                sender is None
+                or m not in state.members
+                or cid in sender.recent_cids
+                or (w != m and (not sender.is_facilitator or sender.muted))
+            ):
+                # Decided on a lagging replica: its writer or reader left, it was sent twice,
+                # or the facilitator was muted or demoted meanwhile.
+                return state
+            return _put(
+                state, replace(sender, recent_cids=(*sender.recent_cids, cid)[-RECENT_CIDS:])
+            )
         case ev.Reacted() | ev.Reported() | ev.Counted() | ev.LobbySaid():
             return state
         case ev.CareOffered() | ev.Alerted() | ev.Noticed():

@@ -287,21 +287,29 @@ class Rooms:
     # -- moderation ------------------------------------------------------------------------
 
     def screen(
-        self, room: RoomChannel, me: Member, cmd: p.Say, recent: list[str]
+        self, room: RoomChannel, me: Member, cmd: p.Say | p.Dm, recent: list[str]
     ) -> tuple[Post | dict[str, Any], str | None, Concern | None]:
-        """Run the pipeline on a ``say``: a Post to decide, or a direct reply (warn, error);
-        with the text's matching form for the sender's recent messages (None: no pipeline);
-        and, for a message in crisis language, the care to submit should it not reach the
-        room (a direct reply, or a Post the room refuses): a ``Concern`` with
-        ``delivered=False``."""
+        """Run the pipeline on a ``say`` or a ``dm``: a Post to decide, or a direct reply
+        (warn, error); with the text's matching form for the sender's recent messages (None:
+        no pipeline); and, for a message in crisis language, the care to submit should it not
+        reach the room (a direct reply, or a Post the room refuses): a ``Concern`` with
+        ``delivered=False``.
+
+        A private message is screened as a chat message is, with one difference: it is never
+        held for review, as its readers are the facilitators who would review it. A member's
+        goes to them as it is; a facilitator's that would be held is refused, as their
+        message to the lobby is."""
+        private = isinstance(cmd, p.Dm)
         if self.pipeline is None:
-            return Post(cid=cmd.cid, text=cmd.x), None, None
+            return Post(cid=cmd.cid, text=cmd.x, private=private, to=_to(cmd)), None, None
         ctx = self._context(room, me, recent, confirmed=cmd.ok)
         policy = ctx.policy
         started = time.perf_counter()
         verdict = self.pipeline.screen(cmd.x, ctx)
         if self.on_verdict is not None:
             self.on_verdict(verdict, time.perf_counter() - started)
+        if private and verdict.action == "hold":
+            verdict = replace(verdict, action="block" if me.is_facilitator else "allow")
         crisis = crisis_kind(verdict)
         care = self.care_off_the_room(crisis, cmd.cid)
         warned = verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok
@@ -351,6 +359,8 @@ class Rooms:
                 crisis=crisis,
                 hint=crisis_hint(crisis) if crisis else "",
                 card=self.care_card if crisis else None,
+                private=private,
+                to=_to(cmd),
             ),
             verdict.matching,
             care,
@@ -533,3 +543,7 @@ class Rooms:
         self._cared.pop(meeting_id, None)
         if self.semantic is not None:
             self.semantic.forget(lambda delivered: delivered.room.meeting_id == meeting_id)
+
+
+def _to(cmd: p.Say | p.Dm) -> MemberId | None:
+    return cmd.m if isinstance(cmd, p.Dm) else None

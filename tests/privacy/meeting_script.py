@@ -8,9 +8,10 @@ random canary stands in for every secret the meeting produces: pseudonyms (one w
 non-ASCII letter and a space, so URL and JSON escaping differ from plain text), device tokens,
 the passcode and a wrong one, a wrong facilitator password, a message held and rejected in
 review, one held and approved, one held and never reviewed, a PII warning never sent, a crisis
-message, a report and its reason, a client message id, a lobby message, and the join tickets,
-resume token and facilitator session token the clients were handed. Facilitators mute,
-unmute, trust, grant the floor, remove, ban and end.
+message, a report and its reason, a client message id, a lobby message, a private message to
+the facilitators and their private answer, and the join tickets, resume token and facilitator
+session token the clients were handed. Facilitators mute, unmute, trust, grant the floor,
+remove, ban and end.
 
 Evidence is collected at three moments:
 
@@ -79,6 +80,8 @@ def make_secrets() -> dict[str, str]:
         "message:held-pending": f"{t()} you're a worthless junkie",
         "cid": t(),
         "lobby": f"{t()} the doors open at seven",
+        "message:private": f"{t()} can I talk to someone after the meeting?",
+        "message:private-reply": f"{t()} yes, stay on after we close",
         "report:reason": f"{t()} was rude to me",
     }
 
@@ -375,6 +378,14 @@ async def _script(server: LiveServer, s: dict[str, str], log: io.StringIO) -> Ev
         crisis = await bob.event("msg", cid=cid)
         await ann.event("care")
         await host.event("alert", m=ann.me)
+
+        # A private word with the facilitators, and their answer.
+        await ann.send({"t": "dm", "cid": "private-1", "x": s["message:private"]})
+        await host.event("dm", cid="private-1")
+        await host.send(
+            {"t": "dm", "cid": "private-2", "m": ann.me, "x": s["message:private-reply"]}
+        )
+        await ann.event("dm", cid="private-2")
 
         # A newcomer's first message, held and approved.
         cid = await bob.say(s["message:approved"])

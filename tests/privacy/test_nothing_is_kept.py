@@ -45,6 +45,8 @@ HELD_WHILE_LIVE = {
     "message:held-pending",
     "cid",
     "lobby",
+    "message:private",
+    "message:private-reply",
     "report:reason",
 }
 NEVER_IN_MEMORY = {
@@ -126,7 +128,14 @@ def test_the_scan_sees_what_is_stored_by_design(meeting: Evidence) -> None:
     assert stored == set(meeting.stored_by_design)
     frames = json.dumps(meeting.client_frames, ensure_ascii=False).encode()
     seen = {hit.label for hit in scanner_for(meeting).scan("client frames", frames)}
-    assert {"pseudonym:ann", "message:crisis", "message:held-pending", "report:reason"} <= seen
+    assert {
+        "pseudonym:ann",
+        "message:crisis",
+        "message:held-pending",
+        "message:private",
+        "message:private-reply",
+        "report:reason",
+    } <= seen
 
 
 def test_access_log_has_route_templates_no_query_strings_no_addresses(meeting: Evidence) -> None:

@@ -47,7 +47,7 @@ DOCUMENTED_ERRORS = {
     "bad_json", "bad_frame", "unknown_type", "binary_frame", "too_long", "rate_limited",
     "not_allowed", "not_member", "in_lobby", "muted", "chat_closed", "slow_mode", "not_live",
     "ended", "no_such_member", "no_such_hold", "no_hands", "no_floor", "self_target",
-    "invalid", "blocked",
+    "invalid", "blocked", "no_facilitator",
 }  # fmt: skip
 REACTIONS = ("heart", "clap", "hug", "thanks", "strength")
 
@@ -78,6 +78,7 @@ def _frame(t: str, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[s
 
 VALID = st.one_of(
     _frame("say", cid=st.text(min_size=1, max_size=40), x=words),
+    _frame("dm", cid=st.text(min_size=1, max_size=40), x=words, m=st.none() | targets),
     _frame("react", to=st.integers(1, 60), r=st.sampled_from(REACTIONS)),
     _frame("hand", up=st.booleans()),
     _frame("yield"),

@@ -26,6 +26,7 @@ SAMPLES: list[ev.RoomEvent] = [
     ev.Away(m=M, conn="c"),
     ev.Back(m=M, conn="c"),
     ev.Said(m=M, n="Sam", x="hi ☕", cid="c1", red=True),
+    ev.PrivateSaid(m=M, w=M, n="Sam", x="may I pass? ☕", cid="c2", aud=ev.to_member(M, fac=True)),
     ev.Reacted(m=M, to=Seq(3), r="hug"),
     ev.HandChanged(m=M, up=True),
     ev.FloorChanged(m=M, n="Sam", until=123),
