@@ -5,9 +5,10 @@
 // - Notices a dead link itself: a WebSocket on a dropped mobile link can look open for
 //   minutes, so an idle link is pinged ({"t":"ping"}) and declared dead without a pong.
 //   Coming back to the tab (phone unlocked, tab woken) checks the link at once.
-// - An outbox keeps every message until its own `msg` event (same cid) comes back, or the
-//   server says `dup`; after a resume the rest are sent again, a few at a time, and the whole
-//   queue waits when the server says `retry`. Text lives in memory only.
+// - An outbox keeps every message (and private message) until its own `msg` (`dm`) event,
+//   same cid, comes back, or the server says `dup`; after a resume the rest are sent again, a
+//   few at a time, and the whole queue waits when the server says `retry`. Text lives in
+//   memory only.
 // - Storage: the resume token (sessionStorage, this tab only, under a key that names the
 //   meeting; removed when the link ends) and one random device token (localStorage, so a ban
 //   survives a change of name). Never message text or names. A tab that comes back to the
@@ -33,7 +34,7 @@ const FINAL = {
 };
 const TICKET_CODES = new Set([4001, 4002]);
 // Refusals of one message that will not change by sending it again.
-const DROP_ERRORS = new Set(['muted', 'chat_closed', 'not_live', 'blocked', 'review_full', 'too_long', 'in_lobby', 'not_member', 'ended', 'invalid', 'bad_frame']);
+const DROP_ERRORS = new Set(['muted', 'chat_closed', 'not_live', 'blocked', 'review_full', 'too_long', 'in_lobby', 'not_member', 'ended', 'invalid', 'bad_frame', 'no_facilitator', 'no_such_member', 'not_allowed', 'self_target']);
 
 export function randomId(bytes = 12) {
   const a = crypto.getRandomValues(new Uint8Array(bytes));
@@ -103,9 +104,12 @@ export class Link {
     return true;
   }
 
-  /** Queue a message; it goes out now or after the next resume. Returns its cid. */
-  say(x, ok = false, cid = randomId(9)) {
-    this.outbox.set(cid, { cid, x, ok, at: Date.now(), sent: false });
+  /**
+   * Queue a message; it goes out now or after the next resume. Returns its cid. `dm`: a
+   * private message ({to: member id}, or {to: null} from a member to the facilitators).
+   */
+  say(x, ok = false, cid = randomId(9), dm = null) {
+    this.outbox.set(cid, { cid, x, ok, at: Date.now(), sent: false, dm: !!dm, to: dm ? dm.to : null });
     this.#flushOne(this.outbox.get(cid));
     this.#outboxChanged();
     return cid;
@@ -228,7 +232,7 @@ export class Link {
   #event(e) {
     if (e.s <= this.lastSeq) return; // already seen (overlap between two sockets)
     this.lastSeq = e.s;
-    if ((e.t === 'msg' && e.m === this.resume.me) || (e.t === 'notice' && e.cid)) {
+    if ((e.t === 'msg' && e.m === this.resume.me) || (e.t === 'dm' && e.w === this.resume.me) || (e.t === 'notice' && e.cid)) {
       if (this.outbox.delete(e.cid)) this.#outboxChanged();
     }
     this.o.onEvent(e, e.s <= this.snapSeq);
@@ -270,7 +274,8 @@ export class Link {
 
   #flushOne(item) {
     if (!item || !this.outbox.has(item.cid) || Date.now() < this.pauseUntil) return;
-    const frame = { t: 'say', cid: item.cid, x: item.x };
+    const frame = { t: item.dm ? 'dm' : 'say', cid: item.cid, x: item.x };
+    if (item.dm && item.to) frame.m = item.to;
     if (item.ok) frame.ok = true;
     if (this.send(frame)) {
       item.sent = true;

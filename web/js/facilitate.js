@@ -1,7 +1,8 @@
 // Facilitator tools, loaded only when this member is the host or a co-facilitator:
-// meeting controls, waiting room, hand queue and floor, review queue, crisis alerts, reports,
-// and per-member actions. Commands only: the server decides and everyone sees the result.
-import { h, fill } from './dom.js';
+// meeting controls, waiting room, hand queue and floor, review queue, crisis alerts, private
+// messages, reports, and per-member actions. Commands only: the server decides and everyone
+// sees the result.
+import { h, fill, clock } from './dom.js';
 
 const SLOW = [0, 10, 30, 60, 120, 300];
 
@@ -22,6 +23,7 @@ export function facilitate(view) {
   }
   section('controls', 'Meeting');
   section('alerts', 'Crisis alerts');
+  section('private', 'Private messages');
   section('lobby', 'Waiting room');
   section('hands', 'Hands raised');
   section('holds', 'Messages to review');
@@ -36,12 +38,53 @@ export function facilitate(view) {
     fill(s.body, kids());
   }
 
+  // Private messages: one thread per member, which the member and every facilitator read
+  // (docs/protocol.md). Each thread's elements live as long as the page, so a message that
+  // arrives while someone types neither re-renders nor clears what they were writing.
+  const threads = new Map(); // member id -> {m, name, box, head, list, input, unread}
+  function thread(m) {
+    let t = threads.get(m);
+    if (t) return t;
+    const id = `fac-dm-${threads.size}`;
+    const input = h('textarea', { id, rows: 2, maxlength: '2000', autocomplete: 'off' });
+    const list = h('ol', { class: 'stream thread', 'aria-live': 'polite' });
+    const head = h('summary');
+    const box = h('details', { class: 'thread-box' }, head,
+      h('p', { class: 'hint', text: 'The member and every facilitator see this thread.' }),
+      list,
+      h('form', { class: 'composer', onsubmit: (ev) => {
+        ev.preventDefault();
+        const x = input.value.trim();
+        if (x && view.dm(x, m)) input.value = '';
+      } }, h('label', { for: id, text: 'Private message' }), input, h('button', { text: 'Send privately' })));
+    t = { m, name: view.room.name(m), box, head, list, input, unread: 0 };
+    box.addEventListener('toggle', () => { if (box.open) { t.unread = 0; label(t); view.refreshTools(); } });
+    threads.set(m, t);
+    return t;
+  }
+  function label(t) {
+    const here = view.room.members.has(t.m);
+    if (here) t.name = view.room.name(t.m);
+    const n = t.list.childElementCount;
+    t.head.textContent = `${t.name}${here ? '' : ' (has left)'} · ${n} message${n === 1 ? '' : 's'}${t.unread ? ` · ${t.unread} new` : ''}`;
+    t.input.disabled = !here;
+  }
+  view.threadBox = (m) => thread(m).input;
+  view.openThread = (m) => {
+    const t = thread(m);
+    label(t);
+    view.refreshTools();
+    t.box.open = true;
+    t.input.focus();
+  };
+
   // data-k lets a re-render give keyboard focus back to the same control.
   const btn = (text, frame, cls = 'small') => h('button', { type: 'button', class: cls, text, 'data-k': `${frame.t}:${frame.m || ''}:${frame.ban || ''}`, onclick: () => send(frame) });
 
   view.memberTools = (m) => {
     const r = view.room;
     const tools = h('div', { class: 'acts' },
+      m.r === 'member' ? h('button', { type: 'button', class: 'small', text: 'Message privately', onclick: () => view.openThread(m.m) }) : null,
       btn(m.muted ? 'Unmute' : 'Mute', { t: 'mute', m: m.m, on: !m.muted }),
       m.r === 'member' ? btn('To waiting room', { t: 'to_lobby', m: m.m }) : null,
       btn('Remove', { t: 'remove', m: m.m, ban: false }, 'small danger'),
@@ -65,6 +108,18 @@ export function facilitate(view) {
     } else if (e.t === 'report') {
       reports.push(e);
       if (!replayed) view.status('A member sent a report. See Reports.');
+    } else if (e.t === 'dm') {
+      const t = thread(e.m);
+      const mine = e.w === view.room.me;
+      if (e.w === e.m) t.name = e.n;
+      t.list.append(h('li', { class: mine ? 'mine' : null },
+        h('p', { class: 'who' }, mine ? 'You' : e.w === e.m ? e.n : `${e.n} (facilitator)`, h('time', { datetime: new Date(e.at).toISOString(), text: clock(e.at) })),
+        h('p', { class: 'x', text: e.x })));
+      while (t.list.childElementCount > 200) t.list.firstElementChild.remove();
+      t.list.scrollTop = t.list.scrollHeight;
+      if (!mine && !t.box.open) t.unread += 1;
+      label(t);
+      if (!replayed && e.w === e.m) view.status(`${e.n} wrote to the facilitators privately. See Private messages.`);
     }
   };
   for (const [e, replayed] of view.early.splice(0)) onRaw(e, replayed);
@@ -103,7 +158,8 @@ export function facilitate(view) {
       const say = h('input', { id: 'fac-lobby-say', maxlength: '2000' });
       return [
         waiting.length ? h('ul', { class: 'people' }, waiting.map((m) => h('li', null, h('span', { class: 'n', text: m.n }),
-          btn('Admit', { t: 'admit', m: m.m }, 'small primary'), btn('Deny', { t: 'deny', m: m.m }, 'small danger'))))
+          btn('Admit', { t: 'admit', m: m.m }, 'small primary'), btn('Deny', { t: 'deny', m: m.m }, 'small danger'),
+          h('button', { type: 'button', class: 'small', text: 'Message', 'data-k': `dm:${m.m}`, onclick: () => view.openThread(m.m) }))))
           : h('p', { class: 'hint', text: 'Nobody is waiting.' }),
         waiting.length > 1 ? btn('Admit everyone', { t: 'admit_all' }, 'primary') : null,
         h('form', { class: 'composer', onsubmit: (ev) => {
@@ -134,8 +190,20 @@ export function facilitate(view) {
         h('p', null, h('strong', { text: a.n }), ` may be in crisis (${a.kind}). ${view.room && view.room.members.has(a.m) ? 'They were shown crisis resources privately.' : 'They have left the meeting.'}`),
         a.hint ? h('p', null, h('em', { text: 'What to do (for you, not for the room): ' }), a.hint) : null,
         h('p', { class: 'row' },
+          view.room && view.room.members.has(a.m) ? h('button', { type: 'button', class: 'small primary', text: `Write to ${a.n} privately`, onclick: () => view.openThread(a.m) }) : null,
           h('button', { type: 'button', class: 'small', text: 'Dismiss', onclick: () => { alerts.splice(alerts.indexOf(a), 1); view.refreshTools(); } })))))
       : h('p', { class: 'hint', text: 'No alerts.' }));
+
+    // Threads in the order they began; re-filled only when one begins or a member comes or
+    // goes, with keyboard focus given back to where it was.
+    for (const t of threads.values()) label(t);
+    const list = [...threads.values()];
+    const unread = list.reduce((n, t) => n + t.unread, 0);
+    const focused = document.activeElement;
+    put('private', JSON.stringify(list.map((t) => [t.m, r.members.has(t.m)])), unread || null, () => list.length
+      ? list.map((t) => t.box)
+      : h('p', { class: 'hint', text: 'No private messages. "Message privately" on a member writes to them; only they and the facilitators see it.' }));
+    if (focused && focused !== document.activeElement && sections.private.body.contains(focused)) focused.focus();
 
     put('reports', String(reports.length) + reports.map((x) => x.s).join(), reports.length, () => reports.length
       ? h('ul', { class: 'res' }, reports.map((x) => h('li', null,

@@ -75,6 +75,12 @@ export class RoomView {
 
   refreshTools() { for (const fn of this.hooks) fn(this.room); }
 
+  /** A private message: to member `to` (facilitators), or to the facilitators (`to` null). */
+  dm(x, to = null) {
+    this.link.say(x, false, undefined, { to });
+    return true;
+  }
+
   send(frame) {
     if (this.link.send(frame)) return true;
     this.status('Not connected: try again in a moment.');
@@ -125,6 +131,18 @@ export class RoomView {
     e.people = h('ul', { class: 'people' });
     e.peopleBox = h('details', { class: 'card' }, h('summary', null, h('strong', null, e.count)), e.people);
     e.side = h('aside', { class: 'side', hidden: true, 'aria-label': 'Facilitator tools' });
+    // A member's private line to the facilitators (docs/protocol.md, "Private messages"): in
+    // the waiting room and in the room alike; facilitators have theirs in the tools.
+    e.privText = h('textarea', { id: 'dm', name: 'dm', rows: 2, maxlength: '2000', autocomplete: 'off' });
+    e.privList = h('ol', { class: 'stream thread', 'aria-live': 'polite', 'aria-label': 'Private messages' });
+    e.privNew = h('span', { class: 'hint' });
+    e.priv = h('details', { class: 'card priv' },
+      h('summary', null, h('strong', { text: 'Private messages with the facilitators' }), ' ', e.privNew),
+      h('p', { class: 'hint', text: 'Only the facilitators see these, never the other members. Ask a question, or tell them how you are doing.' }),
+      e.privList,
+      h('form', { class: 'composer', onsubmit: (ev) => { ev.preventDefault(); this.#sayPrivately(); } },
+        h('label', { for: 'dm', text: 'Private message to the facilitators' }), e.privText, h('button', { text: 'Send privately' })));
+    e.priv.addEventListener('toggle', () => { if (e.priv.open) e.privNew.textContent = ''; });
     e.main = h('div', { class: 'room' },
       e.floor, e.pin, e.stream, e.outbox, e.warn, e.composer, e.postHint, e.status,
       h('div', { class: 'tools' }, e.hand, e.queue, e.leave), e.peopleBox, e.side);
@@ -160,7 +178,7 @@ export class RoomView {
     const r = this.room;
     if (!replayed && e.at) this.offset = e.at - Date.now();
     if (!(replayed && STATEFUL.has(e.t))) r.apply(e);
-    if (!this.raw.length && (e.t === 'alert' || e.t === 'report')) this.early.push([e, replayed]);
+    if (!this.raw.length && (e.t === 'alert' || e.t === 'report' || e.t === 'dm')) this.early.push([e, replayed]);
     for (const fn of this.raw) fn(e, replayed);
     this.#stream(e);
     // A new view of the room (admitted, promoted) arrives as a `room` frame right after.
@@ -177,10 +195,8 @@ export class RoomView {
       this.status(item ? `Not sent: ${f.msg}` : f.msg);
       // Back in the box, each refused text (a queue resent after a drop can be refused whole,
       // say when a facilitator muted us meanwhile): never lost, never sent again unasked.
-      if (item) {
-        const box = this.el.text;
-        if (!box.value.includes(item.x)) box.value = box.value ? `${box.value}\n\n${item.x}` : item.x;
-      }
+      const box = item && this.#boxFor(item);
+      if (box && !box.value.includes(item.x)) box.value = box.value ? `${box.value}\n\n${item.x}` : item.x;
     }
   }
 
@@ -209,7 +225,7 @@ export class RoomView {
     const box = this.el.outbox;
     box.hidden = !items.length;
     fill(box, items.map((i) => h('li', { class: 'queued' },
-      h('p', { class: 'who' }, 'You', h('span', { class: 'st', text: i.sent ? 'sending…' : 'waiting to send' })),
+      h('p', { class: 'who' }, i.dm ? 'You, privately' : 'You', h('span', { class: 'st', text: i.sent ? 'sending…' : 'waiting to send' })),
       h('p', { class: 'x', text: i.x }))));
   }
 
@@ -218,14 +234,21 @@ export class RoomView {
     this.el.main.hidden = this.el.lobby.hidden = true;
     const again = ['rejoin', 'full', 'locked', 'name_taken'].includes(reason);
     // Never sent: kept (in memory) for the person's next try at joining, if they may have one.
-    const unsent = again ? [...this.link.outbox.values()].map((i) => i.x) : [];
+    // A private message is never put back in the room's message box: one Enter would send it
+    // to everyone.
+    const queued = [...this.link.outbox.values()];
+    const unsent = again ? queued.filter((i) => !i.dm).map((i) => i.x) : [];
+    const privateUnsent = queued.some((i) => i.dm);
     if (again && this.el.text.value.trim()) unsent.push(this.el.text.value.trim());
     // What was said and who was there leaves the page with the meeting (a shared phone).
-    for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn]) fill(list);
+    for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn, this.el.privList, this.el.side]) fill(list);
+    this.el.privText.value = '';
+    this.el.priv.hidden = true;
     this.warnings = [];
     this.#connBanner('');
     let text = detail || ENDINGS[reason] || 'The connection was closed.';
     if (unsent.length) text += ' What you wrote while you were away was not sent; it will be back in the message box when you join again under the same name.';
+    if (privateUnsent) text += ' Your last private message to the facilitators was not sent.';
     fill(this.el.end,
       h('h2', { text: reason === 'ended' ? 'Meeting ended' : 'You are not in the meeting' }),
       h('p', { text }),
@@ -241,6 +264,19 @@ export class RoomView {
     if (!x) return;
     if (text === null) this.el.text.value = '';
     this.link.say(x, ok);
+  }
+
+  #sayPrivately() {
+    const x = this.el.privText.value.trim();
+    if (!x) return;
+    this.el.privText.value = '';
+    this.dm(x);
+  }
+
+  /** The box a queued item's text goes back to: the room's, or its private thread's. */
+  #boxFor(item) {
+    if (!item.dm) return this.el.text;
+    return (this.room && this.room.isFac ? this.threadBox?.(item.to) : this.el.privText) || null;
   }
 
   /** Privacy warnings, one message at a time: two queued messages warned at once both wait. */
@@ -267,16 +303,21 @@ export class RoomView {
     }
     parts.push(item.x.slice(at));
     fill(w,
-      h('p', null, h('strong', { text: 'Not sent yet: this may identify you or someone else.' })),
+      h('p', null, h('strong', { text: item.dm ? 'Your private message is not sent yet: this may identify you or someone else.' : 'Not sent yet: this may identify you or someone else.' })),
       h('p', { text: 'Phone numbers, addresses, full names or workplaces can follow you outside the meeting.' }),
       h('blockquote', { class: 'x' }, parts),
       h('p', { class: 'row' },
         h('button', { type: 'button', class: 'primary', text: 'Edit', onclick: () => {
           this.#warningDone();
-          this.el.text.value = item.x;
-          this.el.text.focus();
+          const box = this.#boxFor(item);
+          if (!box) return;
+          box.value = item.x;
+          box.focus();
         } }),
-        h('button', { type: 'button', text: 'Send anyway', onclick: () => { this.#warningDone(); this.#say(true, item.x); } })));
+        h('button', { type: 'button', text: 'Send anyway', onclick: () => {
+          this.#warningDone();
+          this.link.say(item.x, true, undefined, item.dm ? { to: item.to } : null);
+        } })));
     w.hidden = false;
   }
 
@@ -329,6 +370,7 @@ export class RoomView {
         return;
       case 'notice': if (NOTICES[e.code]) this.status(NOTICES[e.code]); return;
       case 'care': return this.#careCard(e.card || {});
+      case 'dm': if (!r.isFac && e.m === r.me) this.#private(e); return;
       case 'block': if (e.on) for (const li of this.el.stream.querySelectorAll('li[data-m]')) if (li.dataset.m === e.m) li.remove(); return;
       default: return; // facilitator items (held, report, alert...) live in the tools panel
     }
@@ -346,6 +388,24 @@ export class RoomView {
       e.red ? h('p', { class: 'hint', text: 'Some details were hidden to protect privacy.' }) : null,
       h('div', { class: 'rx' }));
     this.#add(li);
+  }
+
+  /** A private message in this member's thread with the facilitators. */
+  #private(e) {
+    const r = this.room;
+    const mine = e.w === r.me;
+    const list = this.el.privList;
+    list.append(h('li', { class: mine ? 'mine' : null },
+      h('p', { class: 'who' }, mine ? 'You' : `${e.n} (facilitator)`, h('time', { datetime: new Date(e.at).toISOString(), text: clock(e.at) })),
+      h('p', { class: 'x', text: e.x })));
+    while (list.childElementCount > MAX_ITEMS) list.firstElementChild.remove();
+    list.scrollTop = list.scrollHeight;
+    if (mine) return;
+    if (!this.el.priv.open) {
+      this.el.priv.open = true; // a facilitator reaching out is not left in a closed box
+      this.el.privNew.textContent = '(new)';
+    }
+    this.status(`${e.n} (facilitator) wrote to you privately.`);
   }
 
   #actions(li, e, btn) {
@@ -405,6 +465,14 @@ export class RoomView {
     e.main.hidden = r.lobby;
     e.main.classList.toggle('fac', r.isFac);
     e.side.hidden = !r.isFac;
+    e.priv.hidden = r.isFac;
+    // The private panel and the status line (what was refused, who wrote privately) go where
+    // the member is: the waiting room or the room.
+    const home = r.lobby ? e.lobby : e.main;
+    if (e.priv.parentNode !== home) {
+      if (r.lobby) e.lobby.append(e.status, e.priv);
+      else { e.postHint.after(e.status); e.main.insertBefore(e.priv, e.peopleBox); }
+    }
     if (r.lobby) {
       e.lobbyText.textContent = r.phase === 'waiting'
         ? 'The meeting has not started yet. A facilitator will let you in when it starts.'
