@@ -34,7 +34,6 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import health, pages
 from app.api.access_log import AccessLogMiddleware
-from app.api.headers import SecurityHeadersMiddleware
 from app.api.validation import unencodable_text_handler, validation_error_handler
 from app.auth import router as auth_router
 from app.config import Settings, load_settings
@@ -151,10 +150,10 @@ def create_app(settings: Settings | None = None, *, hooks: Sequence[LifespanHook
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(UnicodeEncodeError, unencodable_text_handler)
 
-    # Last added runs first: the access log sees the final status, headers included.
-    # Compression keeps the web client's first visit within its 60 KB budget on slow links.
+    # Last added runs first: the access log sees the final status. Compression keeps the web
+    # client's first visit within its 60 KB budget on slow links. The security headers are
+    # the outermost layer of all (``HavenApp.build_middleware_stack``), 500 pages included.
     app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(SecurityHeadersMiddleware, behind_tls=settings.behind_tls)
     app.add_middleware(AccessLogMiddleware)
 
     app.include_router(health.router)

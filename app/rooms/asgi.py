@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from app.api.headers import SecurityHeadersMiddleware
 from app.rooms.endpoint import room_socket
 
 logger = logging.getLogger("app.access")
@@ -25,7 +26,16 @@ ROUTE = "/ws"
 
 
 class HavenApp(FastAPI):
-    """FastAPI, with the room socket served ahead of the middleware stack."""
+    """FastAPI, with the room socket served ahead of the middleware stack, and the security
+    headers outside it."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Starlette's error middleware is the stack's outermost layer: the 500 it writes for an
+        # unhandled exception passes through none of the middleware added with
+        # ``add_middleware``. The security headers wrap it, so that page has them too.
+        settings = getattr(self.state, "settings", None)
+        behind_tls = bool(getattr(settings, "behind_tls", False))
+        return SecurityHeadersMiddleware(super().build_middleware_stack(), behind_tls=behind_tls)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == ROUTE:

@@ -94,4 +94,7 @@ async def test_exception_in_the_ticket_endpoint_does_not_log_the_name(
             f"/api/meetings/{meeting.id}/tickets", json={"name": secrets["pseudonym"]}
         )
     assert response.status_code == 500
+    # Written by Starlette's outermost error layer, and still with the security headers.
+    assert response.headers["content-security-policy"].startswith("default-src 'self'")
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert_reported_without_content(log.getvalue(), secrets)
