@@ -47,7 +47,12 @@ def snapshot(state: RoomState, viewer: Member) -> dict[str, Any]:
         queue_pos=state.hands.index(viewer.id) + 1 if viewer.id in state.hands else None,
         floor=None
         if floor is None
-        else {"m": floor.id, "n": floor.name, "until": state.floor_until},
+        else {
+            "m": floor.id,
+            "n": floor.name,
+            "until": state.floor_until,
+            "warned": state.floor_warned,
+        },
         locked=state.locked,
         muted_all=state.muted_all,
         slow=state.slow_s,

@@ -21,7 +21,7 @@ const view = ([k, v]) => [k, { r: v.r, muted: !!v.muted }];
 for (const e of events) {
   r.apply(e);
   const members = Object.fromEntries([...r.members].map(view));
-  seen.push({ position: r.position(), muted: r.muted, members });
+  seen.push({ position: r.position(), muted: r.muted, warned: r.warned, members });
 }
 console.log(JSON.stringify(seen));
 """
@@ -76,3 +76,16 @@ def test_with_the_list_hidden_the_place_in_the_queue_is_the_servers() -> None:
     # Bob sees only his own hand: the place comes from the server's `queue` frame (roomview),
     # never from counting a list that holds him alone.
     assert seen[0]["position"] is None
+
+
+def test_a_snapshot_taken_after_the_share_warning_keeps_it() -> None:
+    # A member who resumes (or is admitted) after the 30-second warning: the timer still says
+    # the time is nearly, or already, up.
+    floor = {"m": "ann", "n": "Ann", "until": None, "warned": True}
+    seen = run(welcome("bob", "member", floor=floor), [{"s": 6, "t": "count", "c": 3}])
+    assert seen[0]["warned"] is True
+    floor = {"m": "ann", "n": "Ann", "until": 10_000}  # an older server: no field, no warning
+    assert (
+        run(welcome("bob", "member", floor=floor), [{"s": 6, "t": "count", "c": 3}])[0]["warned"]
+        is False
+    )

@@ -27,7 +27,7 @@ export class Room {
     this.muted = !!(r.me && r.me.muted);
     this.blocks = new Set((r.me && r.me.blocks) || []);
     this.holds = new Map((r.holds || []).map((h) => [h.h, h]));
-    this.warned = false;
+    this.warned = !!(r.floor && r.floor.warned); // past the 30 s warning, or the time is up
   }
 
   get isFac() { return FAC.has(this.role); }

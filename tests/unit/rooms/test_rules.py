@@ -10,6 +10,7 @@ from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
 from app.rooms.reducer import apply
+from app.rooms.snapshot import snapshot
 from app.rooms.state import MAX_HOLDS_PER_MEMBER, RoomConfig, RoomState
 from app.rooms.types import HoldId, MeetingId, MemberId, Seq
 
@@ -114,9 +115,19 @@ def test_hand_queue_floor_and_share_timer() -> None:
     (warn,) = room.ok(None, sys.Tick())
     assert isinstance(warn, ev.FloorWarned)
     assert room.ok(None, sys.Tick()) == ()
+    # Someone who joins or resumes now sees the warning in the snapshot.
+    bob = room.state.members[MemberId("bob")]
+    assert snapshot(room.state, bob)["floor"] == {
+        "m": "ann",
+        "n": "Ann",
+        "until": floor.until,
+        "warned": True,
+    }
     room.now += 30_000
     (time_up,) = room.ok(None, sys.Tick())
     assert isinstance(time_up, ev.FloorTimeUp)
+    assert snapshot(room.state, bob)["floor"]["until"] is None
+    assert snapshot(room.state, bob)["floor"]["warned"] is True
     assert room.ok(None, sys.Tick()) == ()
     room.ok("host", p.Floor(t="floor", m=MemberId("cat")))
     assert room.state.floor == "cat" and room.state.hands == ("bob",)
