@@ -263,3 +263,31 @@ async def test_a_new_facilitator_accepts_an_invite_link_in_the_console(
     await expect(page.get_by_text("Account created.")).to_be_visible()
     # The token went in the request's body: no URL the browser asked for carries it.
     assert requests and not [url for url in requests if invite.token in url]
+
+
+async def test_the_waiting_room_message_box_keeps_its_text_until_the_message_is_out(
+    pages: Pages, meeting_factory: MeetingFactory
+) -> None:
+    meeting = await meeting_factory(title="Saturday open share", lobby=True)
+    host = await pages.desktop()
+    await console_run(host, "Saturday open share")
+    await host.get_by_role("button", name="Start meeting").click()
+    box = host.get_by_label("Message to the waiting room")
+    await box.fill("Welcome, we start in five")
+    # Someone arrives while the facilitator types: the list changes, the text and focus stay.
+    ann = await pages.phone()
+    await join(ann, meeting.id, "Ann")
+    lobby = host.get_by_role("region", name=re.compile("^Waiting room"))
+    await expect(lobby.get_by_role("heading")).to_have_text("Waiting room (1)")
+    await expect(box).to_have_value("Welcome, we start in five")
+    await expect(box).to_be_focused()
+    # Refused by the pipeline: the text stays for its writer to change.
+    await box.fill("you're a worthless junkie")
+    await host.get_by_role("button", name="Send to waiting room").click()
+    await expect(host.get_by_text("This message was not sent.")).to_be_visible()
+    await expect(box).to_have_value("you're a worthless junkie")
+    # Sent: the box is cleared, and the waiting room reads it.
+    await box.fill("Welcome, we start in five minutes.")
+    await host.get_by_role("button", name="Send to waiting room").click()
+    await expect(ann.get_by_text("Host: Welcome, we start in five minutes.")).to_be_visible()
+    await expect(box).to_have_value("")

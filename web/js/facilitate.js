@@ -29,14 +29,28 @@ export function facilitate(view) {
   section('holds', 'Messages to review');
   section('reports', 'Reports');
 
-  /** Re-render one section only when what it shows changed (keeps keyboard focus in place). */
+  /** Re-render one section only when what it shows changed. Controls that live longer than
+   * one render (a text box being typed in) keep keyboard focus across it. */
   function put(name, key, count, kids) {
     const s = sections[name];
     s.head.textContent = count == null ? s.title : `${s.title} (${count})`;
     if (keys[name] === key) return;
     keys[name] = key;
+    const focused = document.activeElement;
     fill(s.body, kids());
+    if (focused && focused !== document.activeElement && s.body.contains(focused)) focused.focus();
   }
+
+  // The waiting room's message box outlives the list's re-renders (someone arriving while a
+  // facilitator types), and is cleared only once the message is out: one the pipeline refuses
+  // stays for its writer to change.
+  const lobbySay = h('input', { id: 'fac-lobby-say', maxlength: '2000', autocomplete: 'off' });
+  let lobbySent = null;
+  const lobbyForm = h('form', { class: 'composer', onsubmit: (ev) => {
+    ev.preventDefault();
+    const x = lobbySay.value.trim();
+    if (x && send({ t: 'lobby_say', x })) lobbySent = x;
+  } }, h('label', { for: 'fac-lobby-say', text: 'Message to the waiting room' }), lobbySay, h('button', { text: 'Send to waiting room' }));
 
   // Private messages: one thread per member, which the member and every facilitator read
   // (docs/protocol.md). Each thread's elements live as long as the page, so a message that
@@ -108,6 +122,9 @@ export function facilitate(view) {
     } else if (e.t === 'report') {
       reports.push(e);
       if (!replayed) view.status('A member sent a report. See Reports.');
+    } else if (e.t === 'lobby_msg' && e.m === view.room.me) {
+      if (lobbySent !== null && lobbySay.value.trim() === lobbySent) lobbySay.value = '';
+      lobbySent = null;
     } else if (e.t === 'dm') {
       const t = thread(e.m);
       const mine = e.w === view.room.me;
@@ -155,17 +172,13 @@ export function facilitate(view) {
 
     const waiting = r.waiting();
     put('lobby', JSON.stringify(waiting.map((m) => [m.m, m.n])), waiting.length, () => {
-      const say = h('input', { id: 'fac-lobby-say', maxlength: '2000' });
       return [
         waiting.length ? h('ul', { class: 'people' }, waiting.map((m) => h('li', null, h('span', { class: 'n', text: m.n }),
           btn('Admit', { t: 'admit', m: m.m }, 'small primary'), btn('Deny', { t: 'deny', m: m.m }, 'small danger'),
           h('button', { type: 'button', class: 'small', text: 'Message', 'data-k': `dm:${m.m}`, onclick: () => view.openThread(m.m) }))))
           : h('p', { class: 'hint', text: 'Nobody is waiting.' }),
         waiting.length > 1 ? btn('Admit everyone', { t: 'admit_all' }, 'primary') : null,
-        h('form', { class: 'composer', onsubmit: (ev) => {
-          ev.preventDefault();
-          if (say.value.trim() && send({ t: 'lobby_say', x: say.value.trim() })) say.value = '';
-        } }, h('label', { for: 'fac-lobby-say', text: 'Message to the waiting room' }), say, h('button', { text: 'Send to waiting room' })),
+        lobbyForm,
       ];
     });
 
@@ -195,15 +208,13 @@ export function facilitate(view) {
       : h('p', { class: 'hint', text: 'No alerts.' }));
 
     // Threads in the order they began; re-filled only when one begins or a member comes or
-    // goes, with keyboard focus given back to where it was.
+    // goes.
     for (const t of threads.values()) label(t);
     const list = [...threads.values()];
     const unread = list.reduce((n, t) => n + t.unread, 0);
-    const focused = document.activeElement;
     put('private', JSON.stringify(list.map((t) => [t.m, r.members.has(t.m)])), unread || null, () => list.length
       ? list.map((t) => t.box)
       : h('p', { class: 'hint', text: 'No private messages. "Message privately" on a member writes to them; only they and the facilitators see it.' }));
-    if (focused && focused !== document.activeElement && sections.private.body.contains(focused)) focused.focus();
 
     put('reports', String(reports.length) + reports.map((x) => x.s).join(), reports.length, () => reports.length
       ? h('ul', { class: 'res' }, reports.map((x) => h('li', null,
