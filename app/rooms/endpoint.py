@@ -71,6 +71,10 @@ JOIN_CLOSE = {
 }
 
 
+MESSAGES = (p.Say, p.Dm)
+"""The frames that carry text to screen: a chat message and a private one."""
+
+
 def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     """Refuse cross-site WebSocket hijacking: a browser always sends Origin.
 
@@ -386,15 +390,15 @@ class Session:
                 await self._policy_close()
                 return False
             return True
-        say = isinstance(cmd, p.Say | p.Dm)  # private messages share the messages' limit
+        say = isinstance(cmd, MESSAGES)  # private messages share the messages' limit
         limits = self.rooms.limits
         keys = ("say" if say else "cmd", room.meeting_id, member)
         item = limits.messages if say else limits.commands
         if not await self.rooms.allow(item, *keys):
-            cid = cmd.cid if isinstance(cmd, p.Say | p.Dm) else None
+            cid = cmd.cid if isinstance(cmd, MESSAGES) else None
             retry = await self.rooms.retry_after(item, *keys)
             self.error("rate_limited", "Slow down a little.", cid=cid, retry=retry)
-            if isinstance(cmd, p.Say | p.Dm):
+            if isinstance(cmd, MESSAGES):
                 await self._care_for_refused(cmd.x, cmd.cid)
             if self.violation():
                 await self._policy_close()
@@ -405,7 +409,7 @@ class Session:
             # its pongs would otherwise cost the server without bound.
             self.reply({"t": "pong"})
             return True
-        if isinstance(cmd, p.Say | p.Dm):
+        if isinstance(cmd, MESSAGES):
             return await self._say(cmd)
         if isinstance(cmd, p.Report) and cmd.why:
             # A reason can be a cry for help of its own. The facilitators read it with the
