@@ -104,10 +104,16 @@ class Pipeline:
     def stages(self) -> tuple[Stage, ...]:
         return self._stages
 
-    def screen(self, text: str, ctx: ScreenContext) -> Verdict:
-        """Judge one message. Pure; never raises on any ``str``; see the module docstring."""
+    def screen(self, text: str, ctx: ScreenContext, *, hold: bool = True) -> Verdict:
+        """Judge one message. Pure; never raises on any ``str``; see the module docstring.
+
+        ``hold=False``: for text whose readers are its reviewers (a member's private message
+        to the facilitators), the results that would hold it for review are left out, so that
+        what else was found (a privacy warning, a redaction, a block) decides."""
         msg = Message.of(text)
         results = [r for stage in self._stages if (r := stage.check(msg, ctx)) is not None]
+        if not hold:
+            results = [r for r in results if r.action != "hold"]
         return combine(msg, results)
 
     def crisis(self, text: str, ctx: ScreenContext) -> CrisisKind | None:

@@ -211,9 +211,11 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 or m not in state.members
                 or cid in sender.recent_cids
                 or (w != m and (not sender.is_facilitator or sender.muted))
+                or (w == m and not any(x.is_facilitator for x in state.members.values()))
             ):
                 # Decided on a lagging replica: its writer or reader left, it was sent twice,
-                # or the facilitator was muted or demoted meanwhile.
+                # the facilitator was muted or demoted meanwhile, or the last one left before
+                # a member's message to them was applied (it would reach nobody).
                 return state
             return _put(
                 state, replace(sender, recent_cids=(*sender.recent_cids, cid)[-RECENT_CIDS:])

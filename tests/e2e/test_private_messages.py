@@ -39,6 +39,13 @@ async def test_a_newcomer_asks_privately_and_the_facilitator_answers(
 
     # From the waiting room: the question goes to the facilitators only.
     await panel(lee).locator("summary").click()
+    # Personal data: the warning shows in the waiting room too, and nothing goes unasked.
+    await write_privately(lee, "my number is 07700 900123 if that helps")
+    await expect(lee.get_by_text("Your private message is not sent yet")).to_be_visible()
+    await lee.get_by_role("button", name="Edit").click()
+    await expect(lee.get_by_label("Private message to the facilitators")).to_have_value(
+        "my number is 07700 900123 if that helps"
+    )
     await write_privately(lee, "First time here. Do I have to talk?")
     await expect(panel(lee).locator("li .x")).to_have_text(["First time here. Do I have to talk?"])
     threads = host.get_by_role("region", name=re.compile("^Private messages"))

@@ -172,3 +172,22 @@ async def test_with_no_facilitator_here_a_member_is_told_so(
     await ann.event("leave", m=host.me)
     await ann.send({"t": "dm", "cid": "a1", "x": "anyone there?"})
     assert (await ann.event("error", cid="a1"))["code"] == "no_facilitator"
+
+
+async def test_a_newcomers_private_message_is_not_held_but_personal_data_is_still_warned(
+    live_server: LiveServer, http: httpx.AsyncClient
+) -> None:
+    # The newcomer cooldown holds a new member's first messages to the room for review; to
+    # the facilitators, who would review them, they go at once, and the privacy warning that
+    # the hold would outrank still comes first.
+    meeting = await create_meeting(live_server, http, policy={"newcomer_cooldown": 3})
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    ann = await meeting.join("Ann")
+    await ann.send({"t": "dm", "cid": "n1", "x": "my number is 07700 900123, text me"})
+    assert (await ann.event("warn", cid="n1"))["code"] == "pii"
+    await ann.send({"t": "dm", "cid": "n2", "x": "Hello, first time here."})
+    assert (await host.event("dm", cid="n2"))["x"] == "Hello, first time here."
+    await ann.say("Hello everyone.", cid="r1")
+    assert (await host.event("held", m=ann.me))["x"] == "Hello everyone."

@@ -84,6 +84,15 @@ export function facilitate(view) {
     t.input.disabled = !here;
   }
   view.threadBox = (m) => thread(m).input;
+  /** Forget what the tools hold of people and their words (demoted, or the meeting is over). */
+  view.dropTools = () => {
+    threads.clear();
+    alerts.length = 0;
+    reports.length = 0;
+    lobbySay.value = '';
+    for (const name of Object.keys(keys)) delete keys[name];
+    for (const s of Object.values(sections)) fill(s.body);
+  };
   view.openThread = (m) => {
     const t = thread(m);
     label(t);

@@ -163,6 +163,8 @@ export class RoomView {
   #welcome(w, { resumed, gap }) {
     const first = !this.room;
     if (w.max_text) this.el.text.maxLength = w.max_text; // the server's limit, not only 2,000
+    // No longer a facilitator: what the tools held (threads, alerts, reports) goes with the role.
+    if (this.room && this.room.isFac && !['host', 'cofac'].includes(w.role)) this.dropTools?.();
     this.room = new Room(w);
     if (gap) this.#line('You may have missed some messages while you were away.', 'gap');
     if (first && !this.room.lobby) this.#line('You joined the meeting.');
@@ -178,7 +180,7 @@ export class RoomView {
     const r = this.room;
     if (!replayed && e.at) this.offset = e.at - Date.now();
     if (!(replayed && STATEFUL.has(e.t))) r.apply(e);
-    if (!this.raw.length && (e.t === 'alert' || e.t === 'report' || e.t === 'dm')) this.early.push([e, replayed]);
+    if (!this.raw.length && r.isFac && (e.t === 'alert' || e.t === 'report' || e.t === 'dm')) this.early.push([e, replayed]);
     for (const fn of this.raw) fn(e, replayed);
     this.#stream(e);
     // A new view of the room (admitted, promoted) arrives as a `room` frame right after.
@@ -244,11 +246,13 @@ export class RoomView {
     for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn, this.el.privList, this.el.side]) fill(list);
     this.el.privText.value = '';
     this.el.priv.hidden = true;
+    this.early = [];
+    this.dropTools?.();
     this.warnings = [];
     this.#connBanner('');
     let text = detail || ENDINGS[reason] || 'The connection was closed.';
     if (unsent.length) text += ' What you wrote while you were away was not sent; it will be back in the message box when you join again under the same name.';
-    if (privateUnsent) text += ' Your last private message to the facilitators was not sent.';
+    if (privateUnsent) text += ' A private message you wrote was not sent.';
     fill(this.el.end,
       h('h2', { text: reason === 'ended' ? 'Meeting ended' : 'You are not in the meeting' }),
       h('p', { text }),
@@ -273,10 +277,13 @@ export class RoomView {
     this.dm(x);
   }
 
-  /** The box a queued item's text goes back to: the room's, or its private thread's. */
+  /** The box a queued item's text goes back to, by what it was written as (the writer's
+   * role may have changed since): the room's, a member's thread, or the member's own line to
+   * the facilitators. Never the room's for a private message. */
   #boxFor(item) {
     if (!item.dm) return this.el.text;
-    return (this.room && this.room.isFac ? this.threadBox?.(item.to) : this.el.privText) || null;
+    if (item.to) return this.threadBox ? this.threadBox(item.to) : null;
+    return this.el.privText;
   }
 
   /** Privacy warnings, one message at a time: two queued messages warned at once both wait. */
@@ -466,12 +473,18 @@ export class RoomView {
     e.main.classList.toggle('fac', r.isFac);
     e.side.hidden = !r.isFac;
     e.priv.hidden = r.isFac;
-    // The private panel and the status line (what was refused, who wrote privately) go where
-    // the member is: the waiting room or the room.
+    // The private panel, and what answers a private message (the status line, a privacy
+    // warning, the queue waiting to be sent), go where the member is: the waiting room or the
+    // room.
     const home = r.lobby ? e.lobby : e.main;
     if (e.priv.parentNode !== home) {
-      if (r.lobby) e.lobby.append(e.status, e.priv);
-      else { e.postHint.after(e.status); e.main.insertBefore(e.priv, e.peopleBox); }
+      if (r.lobby) e.lobby.append(e.status, e.warn, e.outbox, e.priv);
+      else {
+        e.stream.after(e.outbox);
+        e.outbox.after(e.warn);
+        e.postHint.after(e.status);
+        e.main.insertBefore(e.priv, e.peopleBox);
+      }
     }
     if (r.lobby) {
       e.lobbyText.textContent = r.phase === 'waiting'

@@ -11,6 +11,7 @@ from __future__ import annotations
 from app.rooms import commands as sys
 from app.rooms import events as ev
 from app.rooms import protocol as p
+from app.rooms.decide import Rejection, decide
 from app.rooms.events import Audience, Envelope
 from app.rooms.hub import can_see
 from app.rooms.reducer import applied
@@ -163,3 +164,15 @@ def test_a_private_message_leaves_the_room_state_as_the_log_refolds_it() -> None
     room.ok("ann", private("c1", "hello"))
     room.ok("hana", private("h1", "hi Ann", to="ann"))
     assert refold(room.config, room.log) == room.state
+
+
+def test_a_members_message_decided_before_the_last_facilitator_left_reaches_nobody() -> None:
+    room = meeting()
+    decided = decide(room.state, MemberId("ann"), private("c1", "are you there?"), room.now)
+    assert not isinstance(decided, Rejection)
+    said = only(decided)
+    room.ok("hana", p.Leave(t="leave"))  # appended first, by another worker
+    state = room.state
+    _, took = applied(state, Envelope(seq=Seq(state.seq + 1), at=1, event=said))
+    # Not told to Ann as sent: her client keeps it, and sending it again says why.
+    assert not took
