@@ -2,7 +2,8 @@
 
 The static mount serves ``web/`` at ``/``; these give the meeting link (``/m/{id}``, the URL
 ``app.meetings.service.meeting_url`` prints) and the facilitator console (``/console``, and
-``/console/invite`` whose token travels in the fragment, never to the server) their pages.
+``/console/invite`` whose token travels in the fragment, never to the server) their pages, and
+``/verify`` the page where a proof of attendance is checked.
 The meeting id in the path is read by the page's script; nothing secret goes in a URL.
 
 ``GET /api/help`` is the crisis resources card behind every page's "Get help now" button: the
@@ -32,6 +33,12 @@ async def meeting_page(meeting_id: str) -> FileResponse:
 @router.get("/console/invite", include_in_schema=False)
 async def console_page() -> FileResponse:
     return FileResponse(WEB_DIR / "console.html", media_type="text/html")
+
+
+@router.get("/verify", include_in_schema=False)
+async def verify_page() -> FileResponse:
+    """Where a proof of attendance is checked (docs/api.md)."""
+    return FileResponse(WEB_DIR / "verify.html", media_type="text/html")
 
 
 @router.get("/api/help", tags=["help"], summary="The crisis resources card (public)")

@@ -29,6 +29,7 @@ from app.auth.tickets import TicketError, TicketExpired
 from app.moderation.crisis import crisis_kind
 from app.rooms import codec
 from app.rooms import protocol as p
+from app.rooms.attendance import printable_name
 from app.rooms.commands import Concern, Disconnect, Join, Post, Reconnect
 from app.rooms.connection import (
     TOO_SLOW,
@@ -411,6 +412,9 @@ class Session:
             return True
         if isinstance(cmd, MESSAGES):
             return await self._say(cmd)
+        if isinstance(cmd, p.SlipAsk):
+            self._slip(cmd)
+            return True
         if isinstance(cmd, p.Report) and cmd.why:
             # A reason can be a cry for help of its own. The facilitators read it with the
             # report, which is anonymous: the card goes to its sender, and no alert names them.
@@ -483,6 +487,40 @@ class Session:
             # when; never the text), as their other actions on members are.
             self.rooms.on_control(room, member_id, cmd)
         return True
+
+    def _slip(self, cmd: p.SlipAsk) -> None:
+        """A proof of attendance from when the member came into the room until now: a direct
+        reply, in no log (app/rooms/attendance.py)."""
+        room, member_id = self.room, self.member
+        assert room is not None and member_id is not None
+        me = room.state.members.get(member_id)
+        slips = self.rooms.slips
+        if me is None or slips is None:
+            self.error("not_member", "You are not in this meeting.")
+            return
+        if me.lobby or me.entered_at is None:
+            self.error("in_lobby", "A slip starts when you come into the room.")
+            return
+        name = printable_name(cmd.name) if cmd.name.strip() else me.name
+        if not name:
+            self.error("invalid", "That name cannot be printed on a slip.")
+            return
+        try:
+            slip = slips.issue(room.meeting_id, name, me.entered_at, self.rooms.hub.clock())
+        except ValueError:
+            self.error("invalid", "This meeting cannot issue slips.")
+            return
+        self.reply(
+            {
+                "t": "slip",
+                "code": slip.code,
+                "name": name,
+                "title": room.state.config.title,
+                "entered": slip.entered_ms,
+                "until": slip.until_ms,
+                "minutes": slip.minutes,
+            }
+        )
 
     async def _screen_lobby_say(self, cmd: p.LobbySay) -> p.LobbySay | None:
         """A facilitator's message to the lobby, through the pipeline like their chat: what it

@@ -30,6 +30,7 @@ from app.moderation.pipeline import default_pipeline
 from app.moderation.policy import Policy
 from app.moderation.resources import load_resources
 from app.rooms import protocol as p
+from app.rooms.attendance import SlipSigner
 from app.rooms.commands import Revoked
 from app.rooms.hub import Counters, RoomChannel
 from app.rooms.log import LogLimits
@@ -207,6 +208,7 @@ def build_rooms(app: FastAPI) -> Rooms:
 
     rooms.control_hooks.append(on_control)
     rooms.ended_hooks.append(on_ended)
+    rooms.slips = SlipSigner(settings.secret_key.get_secret_value())
     return rooms
 
 

@@ -106,6 +106,14 @@ class Unblock(Frame):
     m: MemberRef
 
 
+class SlipAsk(Frame):
+    """Ask for a proof of attendance (:mod:`app.rooms.attendance`), answered with ``slip``.
+    ``name``: the name to print on it (a legal name, say); left empty, the member's own."""
+
+    t: Literal["slip"]
+    name: Annotated[str, Field(max_length=80)] = ""
+
+
 class Leave(Frame):
     t: Literal["leave"]
 
@@ -212,7 +220,9 @@ class Trust(Frame):
     m: MemberRef
 
 
-ParticipantCommand = Say | Dm | React | Hand | Yield | Report | Block | Unblock | Leave | Ping
+ParticipantCommand = (
+    Say | Dm | React | Hand | Yield | Report | Block | Unblock | SlipAsk | Leave | Ping
+)
 FacilitatorCommand = (
     Start
     | End
@@ -315,7 +325,21 @@ class Queue(Frame):
     pos: int
 
 
-DIRECT_TYPES: tuple[type[Frame], ...] = (Welcome, RoomView, Error, Warn, Dup, Pong, Queue)
+class Slip(Frame):
+    """A proof of attendance, asked for with ``slip``: nothing of it is kept on the server."""
+
+    t: Literal["slip"]
+    code: str
+    """40 base32 characters in groups of five; checked with the name at ``/verify``."""
+    name: str
+    title: str
+    entered: int
+    """When the member came into the room (ms since the Unix epoch, to the minute)."""
+    until: int
+    minutes: int
+
+
+DIRECT_TYPES: tuple[type[Frame], ...] = (Welcome, RoomView, Error, Warn, Dup, Pong, Queue, Slip)
 
 
 def _wire_model(cls: type[ev.Event]) -> type[BaseModel]:

@@ -142,6 +142,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 account=event.account,
                 grant=event.grant,
                 muted=state.joins_muted(event.device, event.account, role),
+                entered_at=None if lobby else at,
             )
             state = _put(state, new)
             if event.account is not None and role != "member":
@@ -152,13 +153,13 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             member = state.members.get(m)
             if member is None or not member.lobby:
                 return state
-            state = _put(state, replace(member, lobby=False, admitted_at=seq))
+            state = _put(state, replace(member, lobby=False, admitted_at=seq, entered_at=at))
             return replace(state, peak=max(state.peak, state.count()))
         case ev.SentToLobby(m=m):
             if m not in state.members:
                 return state
             state = _drop_floor(state, m)
-            return _update(state, m, lobby=True, admitted_at=None)
+            return _update(state, m, lobby=True, admitted_at=None, entered_at=None)
         case ev.Left(m=m, why=why):
             member = state.members.get(m)
             if member is None:
@@ -297,7 +298,9 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 # ``start`` admits whoever waited (its ``admit`` events follow); a join another
                 # worker appended before the start but after it was decided is admitted here.
                 for member in state.lobby():
-                    state = _put(state, replace(member, lobby=False, admitted_at=seq))
+                    state = _put(
+                        state, replace(member, lobby=False, admitted_at=seq, entered_at=at)
+                    )
             return state
         case ev.Held(h=h, m=m, cid=cid):
             holds = dict(state.holds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
+from datetime import UTC, datetime
 from math import ceil
 from typing import Annotated, Any
 
@@ -16,11 +17,13 @@ from app.api.validation import InputModel
 from app.auth.dependencies import OptionalFacilitator, SessionDep
 from app.auth.passwords import verify_password
 from app.auth.tickets import device_hash
+from app.meetings.models import Meeting
 from app.meetings.runtime import RecentViews
 from app.meetings.service import meeting_access
 from app.moderation.impersonation import pseudonym_problem
 from app.moderation.names import name_content_problem
 from app.rooms import protocol
+from app.rooms.attendance import NAME_CHARS, printable_name
 from app.rooms.endpoint import room_socket
 from app.rooms.service import NAME_REFUSALS, Rooms
 from app.rooms.types import MeetingId, Role
@@ -149,6 +152,56 @@ async def create_ticket(
         ),
     )
     return TicketResponse(ticket=token, ws="/ws", expires_in=rooms.signer.ttl_s)
+
+
+SLIP_CHECKS = parse("30/minute")
+
+
+class SlipCheck(InputModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=NAME_CHARS)]
+
+
+class CheckedSlip(BaseModel):
+    meeting_id: str
+    title: str | None
+    """The meeting's title, or null if it has been deleted since."""
+    name: str
+    entered: datetime
+    until: datetime
+    minutes: int
+
+
+@router.post(
+    "/api/attendance/verify",
+    response_model=CheckedSlip,
+    responses={400: {}, 404: {}, 422: {}, 429: {}},
+    tags=["attendance"],
+)
+async def verify_slip(body: SlipCheck, request: Request, db: SessionDep) -> CheckedSlip:
+    """Check a proof of attendance: its code and the name printed on it (docs/api.md).
+    Nothing of the request is kept; 404 ``slip_not_valid`` when they do not match."""
+    rooms: Rooms = request.app.state.rooms
+    address = rooms.address_key(request.client.host if request.client else None)
+    if not await rooms.allow(SLIP_CHECKS, "slip", address):
+        wait = await rooms.retry_after(SLIP_CHECKS, "slip", address)
+        raise _problem(429, "throttled", "Too many checks from this address; wait a minute.", wait)
+    name = printable_name(body.name)
+    slip = rooms.slips.verify(body.code, name) if rooms.slips and name else None
+    if slip is None or name is None:
+        raise _problem(
+            404, "slip_not_valid", "This code and name do not match a slip from this server."
+        )
+    meeting = await db.get(Meeting, slip.meeting)
+    return CheckedSlip(
+        meeting_id=slip.meeting,
+        title=None if meeting is None else meeting.title,
+        name=name,
+        entered=datetime.fromtimestamp(slip.entered_ms / 1000, UTC),
+        until=datetime.fromtimestamp(slip.until_ms / 1000, UTC),
+        minutes=slip.minutes,
+    )
 
 
 @router.get("/api/protocol.json")

@@ -35,6 +35,7 @@ from app.moderation.semantic import reaches_the_room, screens_semantically
 from app.moderation.verdict import Verdict
 from app.ratelimit import SweptMemoryStorage
 from app.rooms import protocol as p
+from app.rooms.attendance import SlipSigner
 from app.rooms.commands import Concern, LeftTeam, Post
 from app.rooms.decide import Rejection
 from app.rooms.events import ROOM_AND_LOBBY, PhaseChanged
@@ -181,6 +182,8 @@ class Rooms:
     ) -> None:
         self.log = log
         self.signer = signer
+        self.slips: SlipSigner | None = None
+        """Proofs of attendance (``app.rooms.attendance``); set with the server's secret."""
         self.limits = limits
         self.hub = Hub(
             log=log,

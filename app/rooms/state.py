@@ -82,6 +82,9 @@ class Member:
     account: str | None = None
     grant: str | None = None
     """The facilitator ticket's grant (``app.auth.tickets.TicketSigner.grant``)."""
+    entered_at: int | None = None
+    """When the member came into the room (ms): the start of an attendance slip. None in the
+    lobby; a member sent back to it starts again when admitted."""
 
     @property
     def is_facilitator(self) -> bool:
@@ -112,6 +115,7 @@ class Member:
             self.device,
             self.account,
             self.grant,
+            self.entered_at,
         )
 
     @property

@@ -9,8 +9,9 @@ non-ASCII letter and a space, so URL and JSON escaping differ from plain text), 
 the passcode and a wrong one, a wrong facilitator password, a message held and rejected in
 review, one held and approved, one held and never reviewed, a PII warning never sent, a crisis
 message, a report and its reason, a client message id, a lobby message, a private message to
-the facilitators and their private answer, and the join tickets, resume token and facilitator
-session token the clients were handed. Facilitators mute, unmute, trust, grant the floor,
+the facilitators and their private answer, the name on a proof of attendance and its code
+(checked over HTTP), and the join tickets, resume token and facilitator session token the
+clients were handed. Facilitators mute, unmute, trust, grant the floor,
 remove, ban and end.
 
 Evidence is collected at three moments:
@@ -82,6 +83,7 @@ def make_secrets() -> dict[str, str]:
         "lobby": f"{t()} the doors open at seven",
         "message:private": f"{t()} can I talk to someone after the meeting?",
         "message:private-reply": f"{t()} yes, stay on after we close",
+        "slip:name": f"Jane {t()} Public",
         "report:reason": f"{t()} was rude to me",
     }
 
@@ -386,6 +388,15 @@ async def _script(server: LiveServer, s: dict[str, str], log: io.StringIO) -> Ev
             {"t": "dm", "cid": "private-2", "m": ann.me, "x": s["message:private-reply"]}
         )
         await ann.event("dm", cid="private-2")
+
+        # A proof of attendance in a legal name, checked by a probation officer elsewhere.
+        await ann.send({"t": "slip", "name": s["slip:name"]})
+        slip = await ann.event("slip")
+        s["slip:code"] = slip["code"]
+        checked = await script.http(OTHER_ADDRESS).post(
+            "/api/attendance/verify", json={"code": slip["code"], "name": s["slip:name"]}
+        )
+        assert checked.status_code == 200, checked.text
 
         # A newcomer's first message, held and approved.
         cid = await bob.say(s["message:approved"])

@@ -134,6 +134,7 @@ def test_the_scan_sees_what_is_stored_by_design(meeting: Evidence) -> None:
         "message:held-pending",
         "message:private",
         "message:private-reply",
+        "slip:name",
         "report:reason",
     } <= seen
 

@@ -126,6 +126,7 @@ export class RoomView {
     e.status = h('p', { class: 'hint', role: 'status' });
     e.hand = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => this.send({ t: 'hand', up: !this.room.myHand() }) }, 'Raise hand');
     e.queue = h('span', { class: 'hint' });
+    e.slipBtn = h('button', { type: 'button', text: 'Proof of attendance', onclick: () => this.#slipDialog() });
     e.leave = h('button', { type: 'button', class: 'danger', text: 'Leave', onclick: () => this.leave() });
     e.count = h('span');
     e.people = h('ul', { class: 'people' });
@@ -145,7 +146,7 @@ export class RoomView {
     e.priv.addEventListener('toggle', () => { if (e.priv.open) e.privNew.textContent = ''; });
     e.main = h('div', { class: 'room' },
       e.floor, e.pin, e.stream, e.outbox, e.warn, e.composer, e.postHint, e.status,
-      h('div', { class: 'tools' }, e.hand, e.queue, e.leave), e.peopleBox, e.side);
+      h('div', { class: 'tools' }, e.hand, e.queue, e.slipBtn, e.leave), e.peopleBox, e.side);
     e.main.hidden = true;
     e.lobby.append(h('p', { class: 'row' }, h('button', { type: 'button', class: 'danger', text: 'Leave', onclick: () => this.leave() })));
     e.end = h('section', { class: 'card', hidden: true, role: 'alert' });
@@ -191,6 +192,8 @@ export class RoomView {
     if (f.t === 'warn' && item) return this.#piiWarning(item, f.spans || []);
     if (f.t === 'dup') return;
     if (f.t === 'queue') { if (this.room) { this.room.queuePos = f.pos; this.#soon(); } return; }
+    if (f.t === 'slip') return this.#slipShown(f);
+    if (f.t === 'error' && this.slipAsked && !item) { this.slipAsked = false; this.slip.err.textContent = f.msg; return; }
     if (f.t === 'error') {
       if (f.code === 'slow_mode') return this.status(`Slow mode: your message goes out in ${Math.ceil(f.retry || 1)} s.`);
       if (f.code === 'rate_limited') return this.status('Sending a little more slowly…');
@@ -248,6 +251,7 @@ export class RoomView {
     this.el.priv.hidden = true;
     this.early = [];
     this.dropTools?.();
+    if (this.slip) { this.slip.dlg.close(); this.slip.dlg.remove(); this.slip = null; }
     this.warnings = [];
     this.#connBanner('');
     let text = detail || ENDINGS[reason] || 'The connection was closed.';
@@ -397,6 +401,64 @@ export class RoomView {
     this.#add(li);
   }
 
+  // -- proof of attendance (docs/api.md) ---------------------------------------------------
+
+  #slipDialog() {
+    if (!this.slip) {
+      const name = h('input', { id: 'slip-name', maxlength: '80', autocomplete: 'off', 'aria-describedby': 'slip-hint' });
+      const err = h('p', { class: 'err', role: 'alert' });
+      const sheet = h('section', { class: 'slip-sheet', hidden: true, 'aria-live': 'polite' });
+      const dlg = h('dialog', { class: 'slip', 'aria-labelledby': 'slip-h' },
+        h('h2', { id: 'slip-h', text: 'Proof of attendance' }),
+        h('p', { text: 'For a court, a probation officer or a treatment program: a slip that says you were in this meeting, from when you came into the room until now. Ask for it near the end of the meeting. Nobody in the meeting sees it, and the server keeps no record of it.' }),
+        h('form', { onsubmit: (ev) => {
+          ev.preventDefault();
+          err.textContent = '';
+          if (this.send({ t: 'slip', name: name.value.trim() })) this.slipAsked = true;
+        } },
+        h('label', { for: 'slip-name', text: 'Name to print on the slip' }), name,
+        h('p', { id: 'slip-hint', class: 'hint', text: 'Your full name if they need it. Left empty, the slip carries the name you use here.' }),
+        err,
+        h('button', { class: 'primary', text: 'Get my slip' })),
+        sheet,
+        h('form', { method: 'dialog' }, h('button', { text: 'Close' })));
+      document.body.append(dlg);
+      this.slip = { dlg, name, err, sheet };
+    }
+    this.slip.dlg.showModal();
+  }
+
+  #slipShown(f) {
+    this.slipAsked = false;
+    if (!this.slip) return;
+    const day = new Date(f.entered).toLocaleDateString([], { dateStyle: 'full' });
+    const time = (ms) => new Date(ms).toLocaleTimeString([], { timeStyle: 'short' });
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+    const rows = [
+      ['Name', f.name], ['Meeting', f.title], ['Date', day],
+      ['In the meeting', `${time(f.entered)} to ${time(f.until)} (${zone}): ${f.minutes} minute${f.minutes === 1 ? '' : 's'}`],
+      ['Code', f.code],
+    ];
+    const sheet = this.slip.sheet;
+    fill(sheet,
+      h('h3', { text: 'Attendance slip' }),
+      h('dl', null, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { class: k === 'Code' ? 'code' : null, text: v })])),
+      h('p', { text: `To check it: ${location.origin}/verify, with the code and the name exactly as above.` }),
+      h('p', { class: 'row' }, h('button', { type: 'button', class: 'primary', text: 'Print or save as PDF', onclick: () => this.#printSlip() })));
+    sheet.hidden = false;
+    sheet.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Print the slip alone: a copy outside the dialog, removed once printing is done. */
+  #printSlip() {
+    const copy = h('section', { id: 'print-slip' }, [...this.slip.sheet.children].filter((c) => c.tagName !== 'P' || !c.querySelector('button')).map((c) => c.cloneNode(true)));
+    document.body.append(copy);
+    document.body.classList.add('printing');
+    const done = () => { document.body.classList.remove('printing'); copy.remove(); };
+    addEventListener('afterprint', done, { once: true });
+    window.print();
+  }
+
   /** A private message in this member's thread with the facilitators. */
   #private(e) {
     const r = this.room;
@@ -515,6 +577,7 @@ export class RoomView {
     e.hand.textContent = up ? 'Lower hand' : 'Raise hand';
     e.hand.setAttribute('aria-pressed', String(up));
     e.hand.hidden = r.phase !== 'live' || (f && f.m === r.me);
+    e.slipBtn.hidden = r.isFac;
     const pos = r.position();
     e.queue.textContent = up || pos ? (pos ? `Your hand is up: ${ordinal(pos)} in line.` : 'Your hand is up.') : '';
     // people

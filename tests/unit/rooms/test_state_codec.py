@@ -84,6 +84,7 @@ def test_every_field_survives_when_none_is_default() -> None:
         device="dev",
         account="acc",
         grant="g1",
+        entered_at=7,
     )
     held = Held(h=HoldId("h1"), m=MemberId("ann"), n="Ann", x="text", cid="c", why=("pii.phone",))
     state = RoomState(

@@ -1,0 +1,126 @@
+"""Proof of attendance: a slip for a court, a probation officer or a treatment program, with
+nothing kept on the server.
+
+A member in the room asks for a slip (the ``slip`` frame) with the name to print on it. The
+answer is a short code, 25 bytes in base32 (40 characters, shown in groups of five): the
+meeting's id (its 9 random bytes), the minute the member came into the room, how many minutes
+they had been in it when they asked, and 10 bytes of an HMAC over those and the name. The name
+itself is not in the code: whoever checks the slip enters the code and the name as printed
+(``/verify``), and the server computes the HMAC again. Nothing about a slip is stored: the code
+carries its facts and the key (derived from the server's secret) vouches for them. A wrong
+name, a changed time and a made-up code fail alike.
+
+What it proves: that someone in this meeting's room from one time to another asked for a slip
+under this name. Meetings are anonymous, so the server cannot know who that someone is; the
+person checking decides what the name on the paper is worth, as with a chairperson's signature
+on an attendance sheet. A new server secret makes every earlier slip fail to verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import unicodedata
+from dataclasses import dataclass
+
+from app.rooms.types import MeetingId
+
+MEETING_BYTES = 9
+MAC_BYTES = 10
+CODE_BYTES = MEETING_BYTES + 4 + 2 + MAC_BYTES
+CODE_CHARS = 40
+MAX_MINUTES = 0xFFFF
+MINUTE_MS = 60_000
+NAME_CHARS = 80
+# Characters people misread when they type a code from paper, as base32 reads them.
+_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
+
+
+def printable_name(raw: str) -> str | None:
+    """The name as it goes on a slip: NFKC, spaces collapsed; None when it holds a control,
+    format or unassigned character (nothing a printed page can show), or is too long."""
+    name = " ".join(unicodedata.normalize("NFKC", raw).split())
+    if len(name) > NAME_CHARS or any(unicodedata.category(c).startswith("C") for c in name):
+        return None
+    return name
+
+
+def _name_key(name: str) -> bytes:
+    """What the HMAC covers of a name: case and spacing do not matter to the person checking."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split()).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Slip:
+    meeting: MeetingId
+    entered_minute: int
+    """Minutes since the Unix epoch (UTC) when the member came into the room."""
+    minutes: int
+    """How long they had been in the room when they asked."""
+    code: str
+
+    @property
+    def entered_ms(self) -> int:
+        return self.entered_minute * MINUTE_MS
+
+    @property
+    def until_ms(self) -> int:
+        return (self.entered_minute + self.minutes) * MINUTE_MS
+
+
+class SlipSigner:
+    """Issues and checks slips with a key derived from the server's secret."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(f"haven.attendance.v1\x00{secret}".encode()).digest()
+
+    def _mac(self, facts: bytes, name: str) -> bytes:
+        message = facts + b"\x00" + _name_key(name)
+        return hmac.new(self._key, message, "sha256").digest()[:MAC_BYTES]
+
+    def issue(self, meeting: str, name: str, entered_ms: int, now_ms: int) -> Slip:
+        """The slip of someone in ``meeting``'s room since ``entered_ms``, asked for at
+        ``now_ms``. Raises ``ValueError`` for a meeting id that is not 9 bytes in base64url
+        (every meeting's id is)."""
+        raw = _meeting_bytes(meeting)
+        if raw is None:
+            raise ValueError("not a meeting id")
+        entered = entered_ms // MINUTE_MS
+        minutes = min(MAX_MINUTES, max(0, now_ms // MINUTE_MS - entered))
+        facts = raw + entered.to_bytes(4, "big") + minutes.to_bytes(2, "big")
+        code = base64.b32encode(facts + self._mac(facts, name)).decode()
+        return Slip(MeetingId(meeting), entered, minutes, grouped(code))
+
+    def verify(self, code: str, name: str) -> Slip | None:
+        """The slip ``code`` stands for if it was issued here for ``name``, else None."""
+        compact = "".join(code.split()).replace("-", "").upper().translate(_LOOKALIKES)
+        if len(compact) != CODE_CHARS:
+            return None
+        try:
+            data = base64.b32decode(compact)
+        except (binascii.Error, ValueError):
+            return None
+        facts, mac = data[:-MAC_BYTES], data[-MAC_BYTES:]
+        if not hmac.compare_digest(mac, self._mac(facts, name)):
+            return None
+        meeting = base64.urlsafe_b64encode(facts[:MEETING_BYTES]).decode()
+        entered = int.from_bytes(facts[MEETING_BYTES : MEETING_BYTES + 4], "big")
+        minutes = int.from_bytes(facts[MEETING_BYTES + 4 :], "big")
+        return Slip(MeetingId(meeting), entered, minutes, grouped(compact))
+
+
+def grouped(code: str) -> str:
+    """``ABCDEFGHIJ...`` as ``ABCDE-FGHIJ-...``: easier to read aloud and to type."""
+    return "-".join(code[i : i + 5] for i in range(0, len(code), 5))
+
+
+def _meeting_bytes(meeting: str) -> bytes | None:
+    if len(meeting) != 12:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(meeting)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if base64.urlsafe_b64encode(raw).decode() == meeting else None

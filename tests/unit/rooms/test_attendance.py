@@ -1,0 +1,95 @@
+"""Proofs of attendance: codes that carry their facts, vouched for by the server's key."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from app.rooms import events as ev
+from app.rooms import protocol as p
+from app.rooms.attendance import CODE_CHARS, MAX_MINUTES, SlipSigner, printable_name
+from app.rooms.state import RoomConfig
+from app.rooms.types import MeetingId, MemberId
+
+from .harness import PureRoom
+
+MEETING = "svjw1piWnplp"
+T0 = 1_764_000_000_000  # a whole minute, in ms
+SIGNER = SlipSigner("a server secret")
+
+
+def test_a_slip_checks_out_with_its_name_and_carries_its_facts() -> None:
+    slip = SIGNER.issue(MEETING, "Jane Q. Public", T0 + 20_000, T0 + 61 * 60_000)
+    assert len(slip.code.replace("-", "")) == CODE_CHARS
+    assert len(slip.code.split("-")) == 8  # groups of five, to read aloud or type
+    checked = SIGNER.verify(slip.code, "Jane Q. Public")
+    assert checked == slip
+    assert (checked.meeting, checked.entered_ms, checked.minutes) == (MEETING, T0, 61)
+    assert checked.until_ms == T0 + 61 * 60_000
+
+
+def test_typing_it_from_paper_is_forgiving_of_case_spaces_and_look_alikes() -> None:
+    slip = SIGNER.issue(MEETING, "Jane Q. Public", T0, T0 + 60 * 60_000)
+    typed = slip.code.lower().replace("-", " ").replace("o", "0").replace("i", "1")
+    assert SIGNER.verify(typed, "  jane q.   PUBLIC ") == slip
+
+
+@pytest.mark.parametrize("name", ["Jane Public", "Jane Q. Publik", "John Q. Public", ""])
+def test_another_name_does_not_check_out(name: str) -> None:
+    slip = SIGNER.issue(MEETING, "Jane Q. Public", T0, T0 + 60 * 60_000)
+    assert SIGNER.verify(slip.code, name) is None
+
+
+def test_a_changed_time_another_meeting_or_another_server_does_not_check_out() -> None:
+    slip = SIGNER.issue(MEETING, "Sam", T0, T0 + 60 * 60_000)
+    compact = slip.code.replace("-", "")
+    for i in range(CODE_CHARS):
+        changed = compact[:i] + ("A" if compact[i] != "A" else "B") + compact[i + 1 :]
+        assert SIGNER.verify(changed, "Sam") is None, i
+    assert SlipSigner("another secret").verify(slip.code, "Sam") is None
+    assert SIGNER.verify(compact[:-1], "Sam") is None
+    assert SIGNER.verify("not a code at all, not even close to one!", "Sam") is None
+    assert SIGNER.verify("!" * CODE_CHARS, "Sam") is None
+
+
+def test_minutes_are_bounded_and_every_real_meeting_id_fits() -> None:
+    slip = SIGNER.issue(MEETING, "Sam", T0, T0 - 60_000)  # a clock that went back
+    assert slip.minutes == 0
+    slip = SIGNER.issue(MEETING, "Sam", T0, T0 + (MAX_MINUTES + 5) * 60_000)
+    assert slip.minutes == MAX_MINUTES
+    for _ in range(200):
+        meeting = secrets.token_urlsafe(9)  # how meeting ids are made
+        slip = SIGNER.issue(meeting, "Sam", T0, T0 + 60_000)
+        checked = SIGNER.verify(slip.code, "Sam")
+        assert checked is not None and checked.meeting == meeting
+    with pytest.raises(ValueError):
+        SIGNER.issue("room", "Sam", T0, T0)
+
+
+def test_a_printable_name() -> None:
+    assert printable_name("  Jane \t Q.\u00a0Public ") == "Jane Q. Public"
+    assert printable_name("Zoë Ünal") == "Zoë Ünal"
+    assert printable_name("Jane\u202eevil") is None  # a bidi override
+    assert printable_name("Jane\x00") is None
+    assert printable_name("x" * 81) is None
+
+
+def test_the_slip_starts_when_the_member_comes_into_the_room() -> None:
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r"), lobby=True))
+    room.join("host", "host")
+    assert room.state.members[MemberId("host")].entered_at == room.now
+    room.ok("host", p.Start(t="start"))
+    room.join("ann")
+    assert room.state.members[MemberId("ann")].entered_at is None  # waiting is not attending
+    room.now += 60_000
+    room.ok("host", p.Admit(t="admit", m=MemberId("ann")))
+    admitted = room.now
+    assert room.state.members[MemberId("ann")].entered_at == admitted
+    room.now += 60_000
+    room.ok("host", p.ToLobby(t="to_lobby", m=MemberId("ann")))
+    assert room.state.members[MemberId("ann")].entered_at is None
+    room.now += 60_000
+    events = room.ok("host", p.Admit(t="admit", m=MemberId("ann")))
+    assert isinstance(events[0], ev.Admitted)
+    assert room.state.members[MemberId("ann")].entered_at == room.now
