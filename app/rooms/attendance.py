@@ -2,13 +2,16 @@
 nothing kept on the server.
 
 A member in the room asks for a slip (the ``slip`` frame) with the name to print on it. The
-answer is a short code, 25 bytes in base32 (40 characters, shown in groups of five): the
-meeting's id (its 9 random bytes), the minute the member came into the room, how many minutes
-they had been in it when they asked, and 10 bytes of an HMAC over those and the name. The name
+answer is a short code, 25 bytes in base32 (40 characters, shown in groups of five). It holds
+15 bytes of facts (the meeting's id, its 9 random bytes; the minute the member came into the
+room; how many minutes they had been in it when they asked) and a 10-byte tag, an HMAC over the
+facts and the name. The facts travel encrypted, under a keystream that the tag selects (a
+synthetic-IV construction): the meeting's id is the way into an unlisted meeting, and a slip
+goes to courts and files, so nobody without the server's key reads it off the paper. The name
 itself is not in the code: whoever checks the slip enters the code and the name as printed
-(``/verify``), and the server computes the HMAC again. Nothing about a slip is stored: the code
-carries its facts and the key (derived from the server's secret) vouches for them. A wrong
-name, a changed time and a made-up code fail alike.
+(``/verify``), and the server decrypts the facts and computes the tag again. Nothing about a
+slip is stored: the code carries its facts and the key (derived from the server's secret)
+vouches for them. A wrong name, a changed time and a made-up code fail alike.
 
 What it proves: that someone in this meeting's room from one time to another asked for a slip
 under this name. Meetings are anonymous, so the server cannot know who that someone is; the
@@ -34,8 +37,12 @@ CODE_CHARS = 40
 MAX_MINUTES = 0xFFFF
 MINUTE_MS = 60_000
 NAME_CHARS = 80
+FACT_BYTES = MEETING_BYTES + 4 + 2
 # Characters people misread when they type a code from paper, as base32 reads them.
 _LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
+# What a name's comparison form folds: the apostrophes and quotes that phones put in for "'",
+# and every dash for "-" ("O’Brien" checks out as "O'Brien", "Anne–Marie" as "Anne-Marie").
+_APOSTROPHES = "\u2018\u2019\u201b\u2032\u02bc\u00b4`"
 
 
 def printable_name(raw: str) -> str | None:
@@ -47,9 +54,20 @@ def printable_name(raw: str) -> str | None:
     return name
 
 
-def _name_key(name: str) -> bytes:
-    """What the HMAC covers of a name: case and spacing do not matter to the person checking."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split()).encode()
+def name_key(name: str) -> bytes:
+    """What the tag covers of a name: what the person checking may type differently from the
+    paper does not count (case, spacing, accents, the kind of apostrophe or dash)."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    folded = []
+    for c in decomposed:
+        if unicodedata.combining(c):
+            continue  # "José" checks out as "Jose"
+        if c in _APOSTROPHES:
+            c = "'"
+        elif unicodedata.category(c) == "Pd":
+            c = "-"
+        folded.append(c)
+    return " ".join(unicodedata.normalize("NFKC", "".join(folded)).split()).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +92,19 @@ class SlipSigner:
     """Issues and checks slips with a key derived from the server's secret."""
 
     def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(f"haven.attendance.v1\x00{secret}".encode()).digest()
+        self._key = hashlib.sha256(f"haven.attendance.v2\x00{secret}".encode()).digest()
+        self._stream_key = hashlib.sha256(
+            f"haven.attendance.v2.facts\x00{secret}".encode()
+        ).digest()
 
     def _mac(self, facts: bytes, name: str) -> bytes:
-        message = facts + b"\x00" + _name_key(name)
+        message = facts + b"\x00" + name_key(name)
         return hmac.new(self._key, message, "sha256").digest()[:MAC_BYTES]
+
+    def _masked(self, facts: bytes, tag: bytes) -> bytes:
+        """The facts XOR a keystream chosen by the tag: the same call encrypts and decrypts."""
+        stream = hmac.new(self._stream_key, tag, "sha256").digest()[:FACT_BYTES]
+        return bytes(a ^ b for a, b in zip(facts, stream, strict=True))
 
     def issue(self, meeting: str, name: str, entered_ms: int, now_ms: int) -> Slip:
         """The slip of someone in ``meeting``'s room since ``entered_ms``, asked for at
@@ -90,25 +116,32 @@ class SlipSigner:
         entered = entered_ms // MINUTE_MS
         minutes = min(MAX_MINUTES, max(0, now_ms // MINUTE_MS - entered))
         facts = raw + entered.to_bytes(4, "big") + minutes.to_bytes(2, "big")
-        code = base64.b32encode(facts + self._mac(facts, name)).decode()
+        tag = self._mac(facts, name)
+        code = base64.b32encode(self._masked(facts, tag) + tag).decode()
         return Slip(MeetingId(meeting), entered, minutes, grouped(code))
 
     def verify(self, code: str, name: str) -> Slip | None:
         """The slip ``code`` stands for if it was issued here for ``name``, else None."""
-        compact = "".join(code.split()).replace("-", "").upper().translate(_LOOKALIKES)
+        compact = compact_code(code)
         if len(compact) != CODE_CHARS:
             return None
         try:
             data = base64.b32decode(compact)
         except (binascii.Error, ValueError):
             return None
-        facts, mac = data[:-MAC_BYTES], data[-MAC_BYTES:]
-        if not hmac.compare_digest(mac, self._mac(facts, name)):
+        tag = data[-MAC_BYTES:]
+        facts = self._masked(data[:-MAC_BYTES], tag)
+        if not hmac.compare_digest(tag, self._mac(facts, name)):
             return None
         meeting = base64.urlsafe_b64encode(facts[:MEETING_BYTES]).decode()
         entered = int.from_bytes(facts[MEETING_BYTES : MEETING_BYTES + 4], "big")
         minutes = int.from_bytes(facts[MEETING_BYTES + 4 :], "big")
         return Slip(MeetingId(meeting), entered, minutes, grouped(compact))
+
+
+def compact_code(code: str) -> str:
+    """A code as typed (any case, spaces, dashes, look-alike digits) in its one spelling."""
+    return "".join(code.split()).replace("-", "").upper().translate(_LOOKALIKES)
 
 
 def grouped(code: str) -> str:

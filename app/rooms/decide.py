@@ -161,7 +161,9 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
     if cmd.member in state.members:
         return Rejection("already_joined", "This ticket's member is already here.")
     replaced: tuple[ev.RoomEvent, ...] = ()
+    entered: int | None = None
     if cmd.role == "member" and (old := state.replaceable(cmd.key, cmd.device)) is not None:
+        entered = old.entered_at
         # The same browser back under its name with a new ticket: its old member (away, or a
         # link the browser gave up on) leaves, so the person is not locked out of their name.
         left = _leave(state, old.id, "replaced")
@@ -188,6 +190,7 @@ def _join(state: RoomState, cmd: sys.Join, now: int) -> Decision:
         device=cmd.device,
         account=cmd.account,
         grant=cmd.grant,
+        entered=entered,
         aud=(
             to_member(cmd.member, fac=True)
             if lobby or not state.config.members_visible

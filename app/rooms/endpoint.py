@@ -498,15 +498,22 @@ class Session:
         if me is None or slips is None:
             self.error("not_member", "You are not in this meeting.")
             return
-        if me.lobby or me.entered_at is None:
+        if me.lobby:
             self.error("in_lobby", "A slip starts when you come into the room.")
             return
+        started = room.state.live_since
+        if started is None:
+            self.error("not_live", "The meeting has not started yet.")
+            return
+        # Admitted before the start, it counts from the start; a replica restored from an
+        # older snapshot (no ``entered_at``) counts from the join.
+        entered = max(started, me.entered_at if me.entered_at is not None else me.joined_at)
         name = printable_name(cmd.name) if cmd.name.strip() else me.name
         if not name:
             self.error("invalid", "That name cannot be printed on a slip.")
             return
         try:
-            slip = slips.issue(room.meeting_id, name, me.entered_at, self.rooms.hub.clock())
+            slip = slips.issue(room.meeting_id, name, entered, self.rooms.hub.clock())
         except ValueError:
             self.error("invalid", "This meeting cannot issue slips.")
             return

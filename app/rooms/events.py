@@ -79,6 +79,9 @@ class Joined(Event):
     device: str | None = None
     account: str | None = None
     grant: str | None = None
+    entered: int | None = None
+    """For the same browser back under its name (it replaces its old member): when that one
+    came into the room, so that an attendance slip keeps counting from then."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

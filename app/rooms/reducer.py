@@ -142,7 +142,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 account=event.account,
                 grant=event.grant,
                 muted=state.joins_muted(event.device, event.account, role),
-                entered_at=None if lobby else at,
+                entered_at=event.entered or (None if lobby else at),
             )
             state = _put(state, new)
             if event.account is not None and role != "member":
@@ -153,7 +153,8 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             member = state.members.get(m)
             if member is None or not member.lobby:
                 return state
-            state = _put(state, replace(member, lobby=False, admitted_at=seq, entered_at=at))
+            entered = member.entered_at or at  # carried over by a replacing join
+            state = _put(state, replace(member, lobby=False, admitted_at=seq, entered_at=entered))
             return replace(state, peak=max(state.peak, state.count()))
         case ev.SentToLobby(m=m):
             if m not in state.members:
@@ -294,12 +295,15 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             if state.phase == "ended":
                 return state
             state = replace(state, phase=phase)
+            if phase == "live" and state.live_since is None:
+                state = replace(state, live_since=at)
             if phase == "live" and not state.config.lobby:
                 # ``start`` admits whoever waited (its ``admit`` events follow); a join another
                 # worker appended before the start but after it was decided is admitted here.
                 for member in state.lobby():
+                    entered = member.entered_at or at
                     state = _put(
-                        state, replace(member, lobby=False, admitted_at=seq, entered_at=at)
+                        state, replace(member, lobby=False, admitted_at=seq, entered_at=entered)
                     )
             return state
         case ev.Held(h=h, m=m, cid=cid):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import unicodedata
 from datetime import UTC, datetime
 from math import ceil
@@ -23,7 +24,7 @@ from app.meetings.service import meeting_access
 from app.moderation.impersonation import pseudonym_problem
 from app.moderation.names import name_content_problem
 from app.rooms import protocol
-from app.rooms.attendance import NAME_CHARS, printable_name
+from app.rooms.attendance import NAME_CHARS, compact_code, printable_name
 from app.rooms.endpoint import room_socket
 from app.rooms.service import NAME_REFUSALS, Rooms
 from app.rooms.types import MeetingId, Role
@@ -155,6 +156,9 @@ async def create_ticket(
 
 
 SLIP_CHECKS = parse("30/minute")
+SLIP_CODE_CHECKS = parse("10/day")
+"""Checks of one code, whatever the name and from wherever: someone holding a code (a photo
+of a slip with the name covered) cannot try a list of names against it."""
 
 
 class SlipCheck(InputModel):
@@ -164,9 +168,9 @@ class SlipCheck(InputModel):
 
 
 class CheckedSlip(BaseModel):
-    meeting_id: str
     title: str | None
-    """The meeting's title, or null if it has been deleted since."""
+    """The meeting's title as it is now, or null if it has been deleted since. (Never its id:
+    that is the way into an unlisted meeting.)"""
     name: str
     entered: datetime
     until: datetime
@@ -187,6 +191,10 @@ async def verify_slip(body: SlipCheck, request: Request, db: SessionDep) -> Chec
     if not await rooms.allow(SLIP_CHECKS, "slip", address):
         wait = await rooms.retry_after(SLIP_CHECKS, "slip", address)
         raise _problem(429, "throttled", "Too many checks from this address; wait a minute.", wait)
+    code_key = hashlib.sha256(compact_code(body.code).encode()).hexdigest()[:32]
+    if not await rooms.allow(SLIP_CODE_CHECKS, "slip-code", code_key):
+        wait = await rooms.retry_after(SLIP_CODE_CHECKS, "slip-code", code_key)
+        raise _problem(429, "throttled", "This code was checked too often today.", wait)
     name = printable_name(body.name)
     slip = rooms.slips.verify(body.code, name) if rooms.slips and name else None
     if slip is None or name is None:
@@ -195,7 +203,6 @@ async def verify_slip(body: SlipCheck, request: Request, db: SessionDep) -> Chec
         )
     meeting = await db.get(Meeting, slip.meeting)
     return CheckedSlip(
-        meeting_id=slip.meeting,
         title=None if meeting is None else meeting.title,
         name=name,
         entered=datetime.fromtimestamp(slip.entered_ms / 1000, UTC),

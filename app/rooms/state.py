@@ -84,7 +84,8 @@ class Member:
     """The facilitator ticket's grant (``app.auth.tickets.TicketSigner.grant``)."""
     entered_at: int | None = None
     """When the member came into the room (ms): the start of an attendance slip. None in the
-    lobby; a member sent back to it starts again when admitted."""
+    lobby (except for a member who replaced their old one: it keeps that one's); a member sent
+    back to the lobby starts again when admitted."""
 
     @property
     def is_facilitator(self) -> bool:
@@ -133,6 +134,8 @@ class RoomState:
     floor: MemberId | None = None
     floor_until: int | None = None
     floor_warned: bool = False
+    live_since: int | None = None
+    """When the meeting started (ms): an attendance slip never starts before it."""
     locked: bool = False
     muted_all: bool = False
     slow_s: int = 0

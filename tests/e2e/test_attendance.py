@@ -29,6 +29,17 @@ async def test_a_member_gets_a_slip_and_someone_else_checks_it(
     await expect(dialog.locator("dd").first).to_have_text("Jane Q. Public")
     code = await dialog.locator("dd.code").text_content()
     assert code is not None and len(code) == 47
+    await dialog.get_by_role("button", name="Close").click()
+
+    # The meeting ends at once: the slip stays on the page for Ann until she clears it.
+    await host.send({"t": "end"})
+    await expect(ann.get_by_role("heading", name="Meeting ended")).to_be_visible()
+    await ann.get_by_role("button", name="Show my proof of attendance").click()
+    await expect(dialog.locator("dd.code")).to_have_text(code)
+    await dialog.get_by_role("button", name="Close").click()
+    await ann.get_by_role("button", name="Clear it from this phone").click()
+    await expect(ann.locator("dialog.slip")).to_have_count(0)
+    assert "Jane Q. Public" not in await ann.content()
 
     officer = await pages.desktop()
     await officer.goto("/verify")

@@ -8,6 +8,7 @@ import { openHelp } from './shell.js';
 const REACTIONS = { heart: '❤️', clap: '👏', hug: '🤗', thanks: '🙏', strength: '💪' };
 const REACTION_NAMES = { heart: 'Heart', clap: 'Applause', hug: 'Hug', thanks: 'Thank you', strength: 'Strength' };
 const MAX_ITEMS = 400; // cheap phones: keep the stream's DOM bounded
+const SLIP_REFRESH_MS = 5 * 60 * 1000; // a proof of attendance, once asked for, kept this fresh
 const NOTICES = {
   held: 'Your message is waiting for a facilitator to review it.',
   rejected: 'A facilitator did not approve your last message.',
@@ -156,6 +157,8 @@ export class RoomView {
   }
 
   leave() {
+    // One last slip up to now for whoever asked for one: its answer comes before the close.
+    if (this.slipName != null && this.room && !this.room.lobby) this.link.send({ t: 'slip', name: this.slipName });
     this.link.leave();
   }
 
@@ -193,7 +196,11 @@ export class RoomView {
     if (f.t === 'dup') return;
     if (f.t === 'queue') { if (this.room) { this.room.queuePos = f.pos; this.#soon(); } return; }
     if (f.t === 'slip') return this.#slipShown(f);
-    if (f.t === 'error' && this.slipAsked && !item) { this.slipAsked = false; this.slip.err.textContent = f.msg; return; }
+    if (f.t === 'error' && !item && this.slip && Date.now() - this.slipAskedAt < 10000) {
+      this.slipAskedAt = 0; // the answer to "Get my slip": said where it was asked
+      this.slip.err.textContent = f.msg;
+      return;
+    }
     if (f.t === 'error') {
       if (f.code === 'slow_mode') return this.status(`Slow mode: your message goes out in ${Math.ceil(f.retry || 1)} s.`);
       if (f.code === 'rate_limited') return this.status('Sending a little more slowly…');
@@ -251,7 +258,11 @@ export class RoomView {
     this.el.priv.hidden = true;
     this.early = [];
     this.dropTools?.();
-    if (this.slip) { this.slip.dlg.close(); this.slip.dlg.remove(); this.slip = null; }
+    clearInterval(this.slipTimer);
+    // A slip already in hand stays for whoever asked for it when the meeting ends or they
+    // leave (that is when it is needed), until they clear it; any other ending takes it.
+    const keepSlip = this.slip && !this.slip.sheet.hidden && (reason === 'ended' || reason === 'left');
+    if (this.slip && !keepSlip) this.#clearSlip();
     this.warnings = [];
     this.#connBanner('');
     let text = detail || ENDINGS[reason] || 'The connection was closed.';
@@ -260,6 +271,9 @@ export class RoomView {
     fill(this.el.end,
       h('h2', { text: reason === 'ended' ? 'Meeting ended' : 'You are not in the meeting' }),
       h('p', { text }),
+      keepSlip ? h('p', { class: 'row' },
+        h('button', { type: 'button', class: 'primary', text: 'Show my proof of attendance', onclick: () => this.slip?.dlg.showModal() }),
+        h('button', { type: 'button', text: 'Clear it from this phone', onclick: (ev) => { this.#clearSlip(); ev.target.parentNode.remove(); } })) : null,
       h('p', { class: 'row' }, h('a', { class: 'btn', href: '/', text: 'Find another meeting' })));
     this.el.end.hidden = false;
     this.o.onEnd?.(reason, code, again, text, unsent.join('\n\n'));
@@ -410,11 +424,22 @@ export class RoomView {
       const sheet = h('section', { class: 'slip-sheet', hidden: true, 'aria-live': 'polite' });
       const dlg = h('dialog', { class: 'slip', 'aria-labelledby': 'slip-h' },
         h('h2', { id: 'slip-h', text: 'Proof of attendance' }),
-        h('p', { text: 'For a court, a probation officer or a treatment program: a slip that says you were in this meeting, from when you came into the room until now. Ask for it near the end of the meeting. Nobody in the meeting sees it, and the server keeps no record of it.' }),
+        h('p', { text: 'For a court, a probation officer or a treatment program: a slip that says you were in this meeting, from when you came into the room until now. Once you have it, it is brought up to date every few minutes and when you leave, and it stays on this page when the meeting ends. Nobody in the meeting sees it, and the server keeps no record of it.' }),
         h('form', { onsubmit: (ev) => {
           ev.preventDefault();
           err.textContent = '';
-          if (this.send({ t: 'slip', name: name.value.trim() })) this.slipAsked = true;
+          if (!this.link.send({ t: 'slip', name: name.value.trim() })) {
+            err.textContent = 'Not connected: try again in a moment.';
+            return;
+          }
+          this.slipAskedAt = Date.now();
+          this.slipName = name.value.trim();
+          // From now on the slip is brought up to date every few minutes, quietly: a meeting
+          // that ends at once (or a phone that dies) still leaves a slip close to the end.
+          clearInterval(this.slipTimer);
+          this.slipTimer = setInterval(() => {
+            if (this.room && !this.room.lobby && this.room.phase === 'live') this.link.send({ t: 'slip', name: this.slipName });
+          }, SLIP_REFRESH_MS);
         } },
         h('label', { for: 'slip-name', text: 'Name to print on the slip' }), name,
         h('p', { id: 'slip-hint', class: 'hint', text: 'Your full name if they need it. Left empty, the slip carries the name you use here.' }),
@@ -429,7 +454,7 @@ export class RoomView {
   }
 
   #slipShown(f) {
-    this.slipAsked = false;
+    this.slipAskedAt = 0;
     if (!this.slip) return;
     const day = new Date(f.entered).toLocaleDateString([], { dateStyle: 'full' });
     const time = (ms) => new Date(ms).toLocaleTimeString([], { timeStyle: 'short' });
@@ -446,11 +471,24 @@ export class RoomView {
       h('p', { text: `To check it: ${location.origin}/verify, with the code and the name exactly as above.` }),
       h('p', { class: 'row' }, h('button', { type: 'button', class: 'primary', text: 'Print or save as PDF', onclick: () => this.#printSlip() })));
     sheet.hidden = false;
-    sheet.scrollIntoView({ block: 'nearest' });
+    if (this.slip.dlg.open) sheet.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** Take the slip off the page (a shared phone): the dialog, any print copy, the name. */
+  #clearSlip() {
+    clearInterval(this.slipTimer);
+    this.slipName = null;
+    document.getElementById('print-slip')?.remove();
+    document.body.classList.remove('printing');
+    if (!this.slip) return;
+    this.slip.dlg.close();
+    this.slip.dlg.remove();
+    this.slip = null;
   }
 
   /** Print the slip alone: a copy outside the dialog, removed once printing is done. */
   #printSlip() {
+    document.getElementById('print-slip')?.remove();
     const copy = h('section', { id: 'print-slip' }, [...this.slip.sheet.children].filter((c) => c.tagName !== 'P' || !c.querySelector('button')).map((c) => c.cloneNode(true)));
     document.body.append(copy);
     document.body.classList.add('printing');
@@ -577,7 +615,6 @@ export class RoomView {
     e.hand.textContent = up ? 'Lower hand' : 'Raise hand';
     e.hand.setAttribute('aria-pressed', String(up));
     e.hand.hidden = r.phase !== 'live' || (f && f.m === r.me);
-    e.slipBtn.hidden = r.isFac;
     const pos = r.position();
     e.queue.textContent = up || pos ? (pos ? `Your hand is up: ${ordinal(pos)} in line.` : 'Your hand is up.') : '';
     // people

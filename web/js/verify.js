@@ -28,11 +28,13 @@ form.addEventListener('submit', async (ev) => {
   }
   if (res.ok) {
     const s = res.data;
-    const end = new Date(s.until).toLocaleTimeString([], { timeStyle: 'short' });
+    const sameDay = new Date(s.entered).toDateString() === new Date(s.until).toDateString();
+    const end = sameDay ? new Date(s.until).toLocaleTimeString([], { timeStyle: 'short' }) : when(s.until);
     fill(result,
       h('h2', { text: 'Valid slip' }),
       h('p', null, h('strong', { text: s.name }), ' was in the meeting room of ',
-        h('strong', { text: s.title || 'a meeting that has since been removed' }), '.'),
+        h('strong', { text: s.title || 'a meeting that has since been removed' }),
+        s.title ? ' (the meeting\'s name today).' : '.'),
       h('p', { text: `From ${when(s.entered)} to ${end}: ${s.minutes} minute${s.minutes === 1 ? '' : 's'} (times in this device's time zone).` }),
       h('p', { class: 'hint', text: `In UTC: ${s.entered.replace('T', ' ').slice(0, 16)} to ${s.until.replace('T', ' ').slice(0, 16)}.` }));
     result.hidden = false;

@@ -93,3 +93,64 @@ def test_the_slip_starts_when_the_member_comes_into_the_room() -> None:
     events = room.ok("host", p.Admit(t="admit", m=MemberId("ann")))
     assert isinstance(events[0], ev.Admitted)
     assert room.state.members[MemberId("ann")].entered_at == room.now
+
+
+def test_the_code_does_not_give_the_meeting_id_away() -> None:
+    # The id is the way into an unlisted meeting, and a slip goes to courts and files.
+    import base64
+
+    slip = SIGNER.issue(MEETING, "Sam", T0, T0 + 60 * 60_000)
+    raw = base64.b32decode(slip.code.replace("-", ""))
+    assert base64.urlsafe_b64decode(MEETING) not in raw
+    assert T0 // 60_000 not in {int.from_bytes(raw[i : i + 4], "big") for i in range(22)}
+    # Two slips of the same meeting share nothing a reader could spot.
+    other = SIGNER.issue(MEETING, "Kim", T0, T0 + 60 * 60_000)
+    assert slip.code[:10] != other.code[:10]
+
+
+@pytest.mark.parametrize(
+    ("printed", "typed"),
+    [
+        ("Siobhán O’Brien", "Siobhan O'Brien"),
+        ("Anne–Marie Smith", "anne-marie smith"),
+        ("José Núñez", "Jose Nunez"),
+        ("Zoë  Ünal", "ZOE UNAL"),
+    ],
+)
+def test_the_name_checks_out_as_the_person_checking_types_it(printed: str, typed: str) -> None:
+    slip = SIGNER.issue(MEETING, printed, T0, T0 + 60 * 60_000)
+    assert SIGNER.verify(slip.code, typed) == slip
+
+
+def test_the_same_browser_back_under_its_name_keeps_its_time_in_the_room() -> None:
+    # A phone that killed the tab, or a join whose welcome was lost: the slip still counts
+    # from when the person first came in, also through the lobby.
+    for lobby in (False, True):
+        room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r"), lobby=lobby))
+        room.join("host", "host")
+        room.ok("host", p.Start(t="start"))
+        assert room.state.live_since == room.now
+        room.join("ann", device="phone")
+        if lobby:
+            room.now += 60_000
+            room.ok("host", p.Admit(t="admit", m=MemberId("ann")))
+        came_in = room.now
+        room.now += 55 * 60_000
+        room.join("ann2", name="Ann", device="phone")
+        if lobby:
+            assert room.state.members[MemberId("ann2")].lobby
+            room.ok("host", p.Admit(t="admit", m=MemberId("ann2")))
+        assert MemberId("ann") not in room.state.members
+        assert room.state.members[MemberId("ann2")].entered_at == came_in
+
+
+def test_the_meeting_remembers_when_it_first_went_live() -> None:
+    room = PureRoom(config=RoomConfig(meeting_id=MeetingId("r"), lobby=True))
+    room.join("host", "host")
+    assert room.state.live_since is None
+    room.now += 60_000
+    room.ok("host", p.Start(t="start"))
+    started = room.now
+    room.now += 60_000
+    room.ok("host", p.Start(t="start"))  # already live: nothing changes
+    assert room.state.live_since == started

@@ -108,6 +108,7 @@ def test_every_field_survives_when_none_is_default() -> None:
         holds={held.h: held},
         peak=7,
         empty_since=11,
+        live_since=13,
     )
     for obj in (config, ann, state):  # the fixture really leaves no field at its default
         for field in dataclasses.fields(obj):
