@@ -41,8 +41,17 @@ FACT_BYTES = MEETING_BYTES + 4 + 2
 # Characters people misread when they type a code from paper, as base32 reads them.
 _LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
 # What a name's comparison form folds: the apostrophes and quotes that phones put in for "'",
-# and every dash for "-" ("O’Brien" checks out as "O'Brien", "Anne–Marie" as "Anne-Marie").
+# and every dash for "-" ("O’Brien" checks out as "O'Brien", "Anne–Marie" as "Anne-Marie"),
+# the accents of Latin letters ("José" as "Jose", "Łukasz" as "Lukasz"), but not the marks
+# that make another letter in other scripts (Japanese voicing marks, Thai tones, Hebrew vowel
+# points): "ボブ" and "ホフ" are two names.
 _APOSTROPHES = "\u2018\u2019\u201b\u2032\u02bc\u00b4`"
+_LATIN_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i"})
+
+
+def _latin_accent(c: str) -> bool:
+    """A combining diacritical mark of the Latin script's blocks."""
+    return "\u0300" <= c <= "\u036f" or "\u1ab0" <= c <= "\u1aff" or "\u1dc0" <= c <= "\u1dff"
 
 
 def printable_name(raw: str) -> str | None:
@@ -51,17 +60,17 @@ def printable_name(raw: str) -> str | None:
     name = " ".join(unicodedata.normalize("NFKC", raw).split())
     if len(name) > NAME_CHARS or any(unicodedata.category(c).startswith("C") for c in name):
         return None
-    return name
+    return name if name_key(name) else None  # marks alone: nothing to compare
 
 
 def name_key(name: str) -> bytes:
     """What the tag covers of a name: what the person checking may type differently from the
     paper does not count (case, spacing, accents, the kind of apostrophe or dash)."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(_LATIN_LETTERS))
     folded = []
     for c in decomposed:
-        if unicodedata.combining(c):
-            continue  # "José" checks out as "Jose"
+        if _latin_accent(c):
+            continue
         if c in _APOSTROPHES:
             c = "'"
         elif unicodedata.category(c) == "Pd":

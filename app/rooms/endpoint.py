@@ -501,13 +501,15 @@ class Session:
         if me.lobby:
             self.error("in_lobby", "A slip starts when you come into the room.")
             return
-        started = room.state.live_since
-        if started is None:
+        if room.state.phase != "live":
             self.error("not_live", "The meeting has not started yet.")
             return
         # Admitted before the start, it counts from the start; a replica restored from an
-        # older snapshot (no ``entered_at``) counts from the join.
-        entered = max(started, me.entered_at if me.entered_at is not None else me.joined_at)
+        # older snapshot (no ``entered_at``, no ``live_since``) counts from the join.
+        entered = max(
+            room.state.live_since or 0,
+            me.entered_at if me.entered_at is not None else me.joined_at,
+        )
         name = printable_name(cmd.name) if cmd.name.strip() else me.name
         if not name:
             self.error("invalid", "That name cannot be printed on a slip.")

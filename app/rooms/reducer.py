@@ -142,7 +142,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 account=event.account,
                 grant=event.grant,
                 muted=state.joins_muted(event.device, event.account, role),
-                entered_at=event.entered or (None if lobby else at),
+                entered_at=event.entered if event.entered is not None else (None if lobby else at),
             )
             state = _put(state, new)
             if event.account is not None and role != "member":
@@ -153,7 +153,8 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
             member = state.members.get(m)
             if member is None or not member.lobby:
                 return state
-            entered = member.entered_at or at  # carried over by a replacing join
+            # Carried over by a replacing join, if there was one.
+            entered = member.entered_at if member.entered_at is not None else at
             state = _put(state, replace(member, lobby=False, admitted_at=seq, entered_at=entered))
             return replace(state, peak=max(state.peak, state.count()))
         case ev.SentToLobby(m=m):
@@ -301,7 +302,7 @@ def _apply(state: RoomState, event: ev.RoomEvent, at: int, seq: Seq) -> RoomStat
                 # ``start`` admits whoever waited (its ``admit`` events follow); a join another
                 # worker appended before the start but after it was decided is admitted here.
                 for member in state.lobby():
-                    entered = member.entered_at or at
+                    entered = member.entered_at if member.entered_at is not None else at
                     state = _put(
                         state, replace(member, lobby=False, admitted_at=seq, entered_at=entered)
                     )

@@ -157,8 +157,9 @@ async def create_ticket(
 
 SLIP_CHECKS = parse("30/minute")
 SLIP_CODE_CHECKS = parse("10/day")
-"""Checks of one code, whatever the name and from wherever: someone holding a code (a photo
-of a slip with the name covered) cannot try a list of names against it."""
+"""Failed checks of one code, whatever the name and from wherever: someone holding a code (a
+photo of a slip with the name covered) cannot try a list of names against it. Only failures
+count, so nobody can use them up to lock out the person with the right name."""
 
 
 class SlipCheck(InputModel):
@@ -192,12 +193,13 @@ async def verify_slip(body: SlipCheck, request: Request, db: SessionDep) -> Chec
         wait = await rooms.retry_after(SLIP_CHECKS, "slip", address)
         raise _problem(429, "throttled", "Too many checks from this address; wait a minute.", wait)
     code_key = hashlib.sha256(compact_code(body.code).encode()).hexdigest()[:32]
-    if not await rooms.allow(SLIP_CODE_CHECKS, "slip-code", code_key):
+    if not await rooms.within(SLIP_CODE_CHECKS, "slip-code", code_key):
         wait = await rooms.retry_after(SLIP_CODE_CHECKS, "slip-code", code_key)
-        raise _problem(429, "throttled", "This code was checked too often today.", wait)
+        raise _problem(429, "throttled", "This code failed too many checks today.", wait)
     name = printable_name(body.name)
     slip = rooms.slips.verify(body.code, name) if rooms.slips and name else None
     if slip is None or name is None:
+        await rooms.allow(SLIP_CODE_CHECKS, "slip-code", code_key)
         raise _problem(
             404, "slip_not_valid", "This code and name do not match a slip from this server."
         )

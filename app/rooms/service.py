@@ -311,7 +311,6 @@ class Rooms:
         verdict = self.pipeline.screen(cmd.x, ctx)
         if self.on_verdict is not None:
             self.on_verdict(verdict, time.perf_counter() - started)
-        judged = verdict  # what the semantic screen goes by (not a raid's harassment)
         if private and verdict.action == "hold":
             # A facilitator's is refused; a member's is judged again without what would hold
             # it (a newcomer's first messages, say), so a privacy warning still comes first.
@@ -323,8 +322,7 @@ class Rooms:
         crisis = crisis_kind(verdict)
         care = self.care_off_the_room(crisis, cmd.cid)
         warned = verdict.action == "warn" and "pii" in verdict.categories and not cmd.ok
-        semantic = screens_semantically(judged) and screens_semantically(verdict)
-        if self.semantic is not None and semantic and not warned:
+        if self.semantic is not None and screens_semantically(verdict) and not warned:
             # Crisis language the rules missed gets its care whatever happens to the message;
             # one answered with a privacy warning is read when its sender sends it anyway, so
             # that personal data they did not agree to send is not kept for the screen.

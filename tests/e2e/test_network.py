@@ -147,3 +147,43 @@ async def test_messages_refused_when_the_queue_is_resent_all_come_back_to_the_bo
         await expect(box).to_have_value(re.compile("first while away"), timeout=25 * MS)
         await expect(box).to_have_value(re.compile("second while away"), timeout=10 * MS)
     assert not [f for f in host.frames if f.get("t") == "msg" and "while away" in f.get("x", "")]
+
+
+async def test_a_private_message_written_in_a_dead_zone_goes_once_and_an_answer_is_not_lost(
+    pages: Pages, meeting_factory: MeetingFactory, live_server: LiveServer
+) -> None:
+    meeting, host = await live_meeting(meeting_factory)
+    async with serve_proxy(live_server.host, live_server.port) as proxy:
+        dee = await pages.phone(origin=proxy.url)
+        await join(dee, meeting.id, "Dee")
+        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee_id = (await host.event("join"))["m"]
+        thread = dee.locator("details.priv")
+        await thread.locator("summary").click()
+
+        proxy.mode = "blackhole"
+        cut_at = time.monotonic()
+        await dee.get_by_label("Private message to the facilitators").fill("I'm struggling today")
+        await dee.get_by_role("button", name="Send privately").click()
+        await asyncio.sleep(2)
+        # The facilitator checks in while the phone is out of reach.
+        await host.send({"t": "dm", "cid": "h1", "m": dee_id, "x": "We're here. How are you?"})
+        await host.event("dm", cid="h1")
+        await expect(dee.get_by_text("Connection lost")).to_be_visible(timeout=20 * MS)
+        await expect(dee.get_by_role("list", name="Waiting to be sent")).to_contain_text(
+            "I'm struggling today"
+        )
+        await asyncio.sleep(max(0.0, CUT_S - (time.monotonic() - cut_at)))
+
+        proxy.mode = "pass"
+        await expect(thread.locator("li .x")).to_have_text(
+            ["We're here. How are you?", "I'm struggling today"], timeout=20 * MS
+        )
+        await host.event("dm", x="I'm struggling today", timeout=10)
+        await expect(dee.get_by_role("list", name="Waiting to be sent")).to_be_hidden()
+        await dee.get_by_label("Private message to the facilitators").fill("Thanks.")
+        await dee.get_by_role("button", name="Send privately").click()
+        await host.event("dm", x="Thanks.", timeout=10)
+        seen = [f["x"] for f in host.frames if f.get("t") == "dm"]
+        assert seen.count("I'm struggling today") == 1, seen
+        await expect(thread.locator("li .x")).to_have_count(3)

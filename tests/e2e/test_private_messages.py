@@ -102,3 +102,26 @@ async def test_a_newcomer_asks_privately_and_the_facilitator_answers(
     await expect(panel(lee).locator("li .x")).to_have_count(2, timeout=2 * MS)
     assert "how is your week" not in await lee.content()
     assert "First time here" not in await ann.content()
+
+
+async def test_a_demoted_co_facilitator_keeps_nothing_of_the_private_threads(
+    pages: Pages, meeting_factory: MeetingFactory
+) -> None:
+    meeting = await meeting_factory(title="Friday open share")
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    ann = await pages.phone()
+    await join(ann, meeting.id, "Ann")
+    ann_id = (await host.event("join"))["m"]
+    bob = await meeting.join("Bob")
+    await host.send({"t": "role", "m": ann_id, "r": "cofac"})
+    threads = ann.get_by_role("region", name=re.compile("^Private messages"))
+    await expect(threads).to_be_visible()
+
+    await bob.send({"t": "dm", "cid": "b1", "x": "I relapsed on Tuesday"})
+    await expect(threads.locator("details", has_text="Bob")).to_be_visible()
+    await host.send({"t": "role", "m": ann_id, "r": "member"})
+    await expect(ann.get_by_label("Private message to the facilitators")).to_be_attached()
+    await expect(threads).to_be_hidden()
+    assert "I relapsed on Tuesday" not in await ann.content()

@@ -167,8 +167,8 @@ export class RoomView {
   #welcome(w, { resumed, gap }) {
     const first = !this.room;
     if (w.max_text) this.el.text.maxLength = w.max_text; // the server's limit, not only 2,000
-    // No longer a facilitator: what the tools held (threads, alerts, reports) goes with the role.
-    if (this.room && this.room.isFac && !['host', 'cofac'].includes(w.role)) this.dropTools?.();
+    // No longer a facilitator (demoted while the link was down): the tools' content goes.
+    if (this.toolsLoaded && !['host', 'cofac'].includes(w.role)) this.dropTools?.();
     this.room = new Room(w);
     if (gap) this.#line('You may have missed some messages while you were away.', 'gap');
     if (first && !this.room.lobby) this.#line('You joined the meeting.');
@@ -183,7 +183,11 @@ export class RoomView {
   #event(e, replayed) {
     const r = this.room;
     if (!replayed && e.at) this.offset = e.at - Date.now();
+    const wasFac = r.isFac;
     if (!(replayed && STATEFUL.has(e.t))) r.apply(e);
+    // Demoted: what the tools held of people and their words (threads, alerts, reports) goes
+    // with the role, before anything else is shown.
+    if (wasFac && !r.isFac) this.dropTools?.();
     if (!this.raw.length && r.isFac && (e.t === 'alert' || e.t === 'report' || e.t === 'dm')) this.early.push([e, replayed]);
     for (const fn of this.raw) fn(e, replayed);
     this.#stream(e);
@@ -433,13 +437,7 @@ export class RoomView {
             return;
           }
           this.slipAskedAt = Date.now();
-          this.slipName = name.value.trim();
-          // From now on the slip is brought up to date every few minutes, quietly: a meeting
-          // that ends at once (or a phone that dies) still leaves a slip close to the end.
-          clearInterval(this.slipTimer);
-          this.slipTimer = setInterval(() => {
-            if (this.room && !this.room.lobby && this.room.phase === 'live') this.link.send({ t: 'slip', name: this.slipName });
-          }, SLIP_REFRESH_MS);
+          this.slipPending = name.value.trim();
         } },
         h('label', { for: 'slip-name', text: 'Name to print on the slip' }), name,
         h('p', { id: 'slip-hint', class: 'hint', text: 'Your full name if they need it. Left empty, the slip carries the name you use here.' }),
@@ -456,6 +454,16 @@ export class RoomView {
   #slipShown(f) {
     this.slipAskedAt = 0;
     if (!this.slip) return;
+    if (this.slipPending != null) {
+      // Given: from now on the slip is brought up to date every few minutes, quietly, so a
+      // meeting that ends at once (or a phone that dies) still leaves one close to the end.
+      this.slipName = this.slipPending;
+      this.slipPending = null;
+      clearInterval(this.slipTimer);
+      this.slipTimer = setInterval(() => {
+        if (this.room && !this.room.lobby && this.room.phase === 'live') this.link.send({ t: 'slip', name: this.slipName });
+      }, SLIP_REFRESH_MS);
+    }
     const day = new Date(f.entered).toLocaleDateString([], { dateStyle: 'full' });
     const time = (ms) => new Date(ms).toLocaleTimeString([], { timeStyle: 'short' });
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
@@ -477,8 +485,9 @@ export class RoomView {
   /** Take the slip off the page (a shared phone): the dialog, any print copy, the name. */
   #clearSlip() {
     clearInterval(this.slipTimer);
-    this.slipName = null;
+    this.slipName = this.slipPending = null;
     document.getElementById('print-slip')?.remove();
+    document.getElementById('print-slip-page')?.remove();
     document.body.classList.remove('printing');
     if (!this.slip) return;
     this.slip.dlg.close();
@@ -492,9 +501,14 @@ export class RoomView {
     const copy = h('section', { id: 'print-slip' }, [...this.slip.sheet.children].filter((c) => c.tagName !== 'P' || !c.querySelector('button')).map((c) => c.cloneNode(true)));
     document.body.append(copy);
     document.body.classList.add('printing');
-    const done = () => { document.body.classList.remove('printing'); copy.remove(); };
+    // No header or footer on the paper (the page's address stays off it): a page rule that
+    // only this print loads, as the policy allows no inline style.
+    const page = h('link', { id: 'print-slip-page', rel: 'stylesheet', href: '/css/print-slip.css' });
+    const done = () => { document.body.classList.remove('printing'); copy.remove(); page.remove(); };
     addEventListener('afterprint', done, { once: true });
-    window.print();
+    page.addEventListener('load', () => window.print(), { once: true });
+    page.addEventListener('error', () => window.print(), { once: true });
+    document.head.append(page);
   }
 
   /** A private message in this member's thread with the facilitators. */
@@ -615,6 +629,7 @@ export class RoomView {
     e.hand.textContent = up ? 'Lower hand' : 'Raise hand';
     e.hand.setAttribute('aria-pressed', String(up));
     e.hand.hidden = r.phase !== 'live' || (f && f.m === r.me);
+    e.slipBtn.hidden = r.isFac; // a facilitator runs the meeting; a slip is for who attends
     const pos = r.position();
     e.queue.textContent = up || pos ? (pos ? `Your hand is up: ${ordinal(pos)} in line.` : 'Your hand is up.') : '';
     // people

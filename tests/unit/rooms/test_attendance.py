@@ -115,6 +115,7 @@ def test_the_code_does_not_give_the_meeting_id_away() -> None:
         ("Anne–Marie Smith", "anne-marie smith"),
         ("José Núñez", "Jose Nunez"),
         ("Zoë  Ünal", "ZOE UNAL"),
+        ("Łukasz Søndergård", "lukasz sondergard"),
     ],
 )
 def test_the_name_checks_out_as_the_person_checking_types_it(printed: str, typed: str) -> None:
@@ -154,3 +155,16 @@ def test_the_meeting_remembers_when_it_first_went_live() -> None:
     room.now += 60_000
     room.ok("host", p.Start(t="start"))  # already live: nothing changes
     assert room.state.live_since == started
+
+
+@pytest.mark.parametrize(
+    ("printed", "other"),
+    [("ボブ", "ホフ"), ("ごとう", "ことう"), ("ไก่", "ไก้"), ("Ana", "Ána María")],
+)
+def test_marks_that_make_another_letter_make_another_name(printed: str, other: str) -> None:
+    slip = SIGNER.issue(MEETING, printed, T0, T0 + 60 * 60_000)
+    assert SIGNER.verify(slip.code, other) is None
+
+
+def test_a_name_of_marks_alone_cannot_be_printed() -> None:
+    assert printable_name("\u0301\u0301") is None
