@@ -8,8 +8,9 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import MS, MeetingFactory, Pages, join
+from tests.e2e.conftest import MS, MeetingFactory, Pages, join, run_axe
 from tests.e2e.test_meeting import console_run, say, stream
+from tests.support.rooms import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -125,3 +126,34 @@ async def test_a_demoted_co_facilitator_keeps_nothing_of_the_private_threads(
     await expect(ann.get_by_label("Private message to the facilitators")).to_be_attached()
     await expect(threads).to_be_hidden()
     assert "I relapsed on Tuesday" not in await ann.content()
+
+
+async def test_the_console_shows_the_teams_activity_without_words_or_names(
+    pages: Pages, meeting_factory: MeetingFactory
+) -> None:
+    meeting = await meeting_factory(title="Sunday family group")
+    host = await meeting.host()
+    await host.send({"t": "start"})
+    await host.event("phase", p="live")
+    ann = await meeting.join("Annika")
+    await host.send({"t": "dm", "cid": "h1", "m": ann.me, "x": "Checking in after your share"})
+    await ann.event("dm", cid="h1")
+    await host.send({"t": "mute", "m": ann.me, "on": True})
+    await ann.event("mute", m=ann.me, on=True)
+
+    page = await pages.desktop()
+    await page.goto("/console")
+    await page.get_by_label("Username", exact=True).fill("host")
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("button", name="Activity of Sunday family group").click()
+    entries = page.locator("#activity li")
+    # Written by the server's queue a moment after each action.
+    await expect(entries).to_have_count(3, timeout=5 * MS)
+    await expect(entries).to_contain_text(
+        ["muted a member", "wrote privately to a member", "started the meeting"]
+    )
+    await expect(entries.first).to_contain_text(f"member {ann.me[:4]}")
+    assert await run_axe(page) == []
+    text = await page.locator("#activity").inner_text()
+    assert "Checking in" not in text and "Annika" not in text

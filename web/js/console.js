@@ -10,7 +10,20 @@ setupShell();
 
 const FORMATS = [['open-share', 'Open share'], ['12-step', '12-step'], ['smart-recovery', 'SMART Recovery'], ['family-and-friends', 'Family and friends'], ['peer-mentoring', 'Peer mentoring']];
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-const SECTIONS = ['loading', 'login', 'invite', 'dash', 'editor', 'app'];
+const SECTIONS = ['loading', 'login', 'invite', 'dash', 'editor', 'activity', 'app'];
+// The audit's action codes (docs/api.md, "Audit") as a facilitator reads them.
+const ACTIONS = {
+  start: 'started the meeting', end: 'ended the meeting', admit: 'let a member in',
+  deny: 'turned a member away', admit_all: 'let everyone waiting in', 'mute.on': 'muted a member',
+  'mute.off': 'unmuted a member', 'mute_all.on': 'muted everyone', 'mute_all.off': 'unmuted everyone',
+  remove: 'removed a member', 'remove.ban': 'removed and banned a member',
+  to_lobby: 'sent a member back to the waiting room', lobby_message: 'wrote to the waiting room',
+  private_message: 'wrote privately to a member', 'lock.on': 'locked the meeting',
+  'lock.off': 'unlocked the meeting', slow_mode: 'changed slow mode', grant_floor: 'gave the floor',
+  end_floor: 'ended a share', pin: 'changed the pinned reading', set_role: "changed a member's role",
+  hand_over: 'handed the host role over', 'review.approve': 'approved a held message',
+  'review.reject': 'rejected a held message', trust: "lifted a newcomer's limits",
+};
 let me = null;
 
 function show(id) {
@@ -104,7 +117,31 @@ async function dashboard() {
     h('p', null, 'Link to share: ', h('a', { href: `/m/${m.id}`, text: m.url })),
     h('p', { class: 'row' },
       h('button', { type: 'button', class: 'primary', text: 'Run meeting', onclick: () => run(m) }),
-      m.is_owner ? h('button', { type: 'button', text: 'Edit', onclick: () => editor(m) }) : null))));
+      m.is_owner ? h('button', { type: 'button', text: 'Edit', onclick: () => editor(m) }) : null,
+      h('button', { type: 'button', text: 'Activity', 'aria-label': `Activity of ${m.title}`, onclick: () => activity(m) })))));
+}
+
+/** The meeting's content-free audit: who on the team did what, to which member, when. */
+async function activity(m) {
+  const box = $('#activity');
+  const back = h('button', { type: 'button', text: 'Back to your meetings', onclick: () => dashboard() });
+  fill(box, h('h1', { id: 'act-h', text: `Activity: ${m.title}` }), h('p', { role: 'status', text: 'Loading…' }));
+  show('activity');
+  const r = await api(`/api/meetings/${m.id}/audit`).catch(() => null);
+  if (!r || !r.ok) { fill(box, h('h1', { id: 'act-h', text: `Activity: ${m.title}` }), h('p', { class: 'err', text: problem(r && r.data, 'Could not load the activity.') }), back); return; }
+  const rows = r.data.slice().reverse(); // newest first
+  // Members are random ids, meaningful only within one run of the meeting: shown short, so
+  // that two actions about the same person can be told apart from actions about another.
+  const who = (id) => (id ? `member ${id.slice(0, 4)}` : '');
+  fill(box,
+    h('h1', { id: 'act-h', text: `Activity: ${m.title}` }),
+    h('p', { class: 'hint', text: 'What facilitators did in the last 30 days, newest first. Never what anyone said, nor any name a member used.' }),
+    rows.length
+      ? h('ul', { class: 'res' }, rows.map((a) => h('li', null,
+        h('p', null, h('strong', { text: a.facilitator || 'A member made co-facilitator' }), ` ${ACTIONS[a.action] || a.action}`, a.target_member ? ` (${who(a.target_member)})` : ''),
+        h('p', { class: 'hint', text: new Date(a.at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' }) }))))
+      : h('p', { text: 'Nothing yet.' }),
+    h('p', { class: 'row' }, back));
 }
 
 function schedule(m) {
