@@ -15,9 +15,7 @@ async def test_a_member_gets_a_slip_and_someone_else_checks_it(
     pages: Pages, meeting_factory: MeetingFactory
 ) -> None:
     meeting = await meeting_factory(title="Wednesday open share")
-    host = await meeting.host()  # a facilitator's socket, to start the meeting
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     ann = await pages.phone()
     await join(ann, meeting.id, "Ann")
     await expect(ann.get_by_label("Your message")).to_be_enabled()

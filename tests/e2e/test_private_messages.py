@@ -109,9 +109,7 @@ async def test_a_demoted_co_facilitator_keeps_nothing_of_the_private_threads(
     pages: Pages, meeting_factory: MeetingFactory
 ) -> None:
     meeting = await meeting_factory(title="Friday open share")
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     ann = await pages.phone()
     await join(ann, meeting.id, "Ann")
     ann_id = (await host.event("join"))["m"]
@@ -132,9 +130,7 @@ async def test_the_console_shows_the_teams_activity_without_words_or_names(
     pages: Pages, meeting_factory: MeetingFactory
 ) -> None:
     meeting = await meeting_factory(title="Sunday family group")
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     ann = await meeting.join("Annika")
     await host.send({"t": "dm", "cid": "h1", "m": ann.me, "x": "Checking in after your share"})
     await ann.event("dm", cid="h1")

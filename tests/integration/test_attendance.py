@@ -23,9 +23,7 @@ async def test_a_member_gets_a_slip_that_a_probation_officer_can_check(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     meeting = await create_meeting(live_server, http, title="Tuesday night 12-step")
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     ann = await meeting.join("Ann")
 
     await ann.send({"t": "slip", "name": "  Jane   Q. Public "})
@@ -69,9 +67,7 @@ async def test_no_slip_from_the_waiting_room_nor_for_a_name_that_cannot_be_print
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     meeting = await create_meeting(live_server, http, lobby=True)
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     lee = await meeting.join("Lee")
     await lee.send({"t": "slip", "name": "Lee Smith"})
     assert (await lee.event("error"))["code"] == "in_lobby"

@@ -25,9 +25,7 @@ async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 
 async def team_and_members(meeting: Meeting) -> tuple[Member, Member, Member, Member]:
     """A live meeting: the host, co-facilitator Cat, members Ann and Bob."""
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     cat = await meeting.join("Cat")
     ann = await meeting.join("Ann")
     bob = await meeting.join("Bob")
@@ -81,9 +79,7 @@ async def test_someone_in_the_lobby_can_ask_before_coming_in(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     meeting = await create_meeting(live_server, http, lobby=True)
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     lee = await meeting.join("Lee")
     await host.event("join", m=lee.me)
     await lee.send({"t": "dm", "cid": "l1", "x": "First time. Do I have to talk?"})
@@ -164,9 +160,7 @@ async def test_with_no_facilitator_here_a_member_is_told_so(
     live_server: LiveServer, http: httpx.AsyncClient
 ) -> None:
     meeting = await create_meeting(live_server, http)
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     ann = await meeting.join("Ann")
     await host.send({"t": "leave"})
     await ann.event("leave", m=host.me)
@@ -181,9 +175,7 @@ async def test_a_newcomers_private_message_is_not_held_but_personal_data_is_stil
     # the facilitators, who would review them, they go at once, and the privacy warning that
     # the hold would outrank still comes first.
     meeting = await create_meeting(live_server, http, policy={"newcomer_cooldown": 3})
-    host = await meeting.host()
-    await host.send({"t": "start"})
-    await host.event("phase", p="live")
+    host = await meeting.started()
     ann = await meeting.join("Ann")
     await ann.send({"t": "dm", "cid": "n1", "x": "my number is 07700 900123, text me"})
     assert (await ann.event("warn", cid="n1"))["code"] == "pii"

@@ -143,6 +143,13 @@ class Meeting:
     async def host(self) -> Member:
         return await self.join(facilitator=True)
 
+    async def started(self) -> Member:
+        """The host, once they started the meeting (it is live)."""
+        host = await self.host()
+        await host.send({"t": "start"})
+        await host.event("phase", p="live")
+        return host
+
     async def resume(self, old: Member, **override: Any) -> Member:
         member = await self.connect()
         frame = {
