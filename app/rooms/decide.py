@@ -340,9 +340,9 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
 def _private(state: RoomState, me: Member, cmd: sys.Post) -> Decision:
     """A private message: a member's to the facilitators, a facilitator's to one member.
 
-    Every facilitator reads every private message, whoever wrote it: nobody on the team
-    writes to a member unseen, and a member who reaches out reaches the team, not whoever
-    happened to answer. Members cannot write to each other privately: in a room of strangers
+    Every facilitator in the meeting reads every private message, whoever wrote it: a member
+    who reaches out reaches the team, not whoever happened to answer, and a co-facilitator
+    sees what the host writes. Members cannot write to each other privately: in a room of strangers
     in early recovery, a private line between two of them is how predation and "let's meet
     up" start, out of the facilitators' sight. Neither slow mode, a closed chat nor a mute
     silences a member towards the facilitators: the line for "I am not OK" stays open.

@@ -300,11 +300,12 @@ class Rooms:
 
         A private message is screened as a chat message is, with one difference: it is never
         held for review, as its readers are the facilitators who would review it. A member's
-        goes to them as it is; a facilitator's that would be held is refused, as their
-        message to the lobby is."""
+        is judged again without what would have held it; a facilitator's that would be held is
+        refused, as their message to the lobby is."""
         private = isinstance(cmd, p.Dm)
+        to = cmd.m if isinstance(cmd, p.Dm) else None
         if self.pipeline is None:
-            return Post(cid=cmd.cid, text=cmd.x, private=private, to=_to(cmd)), None, None
+            return Post(cid=cmd.cid, text=cmd.x, private=private, to=to), None, None
         ctx = self._context(room, me, recent, confirmed=cmd.ok)
         policy = ctx.policy
         started = time.perf_counter()
@@ -369,7 +370,7 @@ class Rooms:
                 hint=crisis_hint(crisis) if crisis else "",
                 card=self.care_card if crisis else None,
                 private=private,
-                to=_to(cmd),
+                to=to,
             ),
             verdict.matching,
             care,
@@ -552,7 +553,3 @@ class Rooms:
         self._cared.pop(meeting_id, None)
         if self.semantic is not None:
             self.semantic.forget(lambda delivered: delivered.room.meeting_id == meeting_id)
-
-
-def _to(cmd: p.Say | p.Dm) -> MemberId | None:
-    return cmd.m if isinstance(cmd, p.Dm) else None
