@@ -1,6 +1,9 @@
 """The bench report: CPU per delivery shows the part spent in the server's child processes."""
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bench import report
 
@@ -117,3 +120,23 @@ def test_the_run_says_whether_the_step_ups_were_interleaved() -> None:
     # Results written before the interleaving have no such field.
     assert "after the previous" in report._order_line(res(None, None))[0]
     assert report._order_line(res()) == []
+
+
+def test_the_plot_keeps_its_axes_wide_whatever_the_range_of_rates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit's label once took its place from the linear axis, far left of a log axis that
+    # starts at 10,000: the layout then squeezed the plot into a third of the picture.
+    import matplotlib.pyplot as plt
+
+    closed: list[Any] = []
+    monkeypatch.setattr(plt, "close", lambda fig=None: closed.append(fig))
+    steps = [{"offered_deliveries_s": x, "p99_ms": x / 1000} for x in (10_000, 60_000, 200_000)]
+    res = {
+        "targets": {"haven": {"e": {"steps": steps}}},
+        "profile": {"e_rooms": 50, "e_members": 20, "sender_fraction": 0.1},
+    }
+    assert report.plot(res, tmp_path / "plot.png")
+    (fig,) = closed
+    box = fig.axes[0].get_position()
+    assert box.x0 < 0.15 and box.width > 0.75, box
