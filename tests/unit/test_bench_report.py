@@ -127,6 +127,8 @@ def test_the_plot_keeps_its_axes_wide_whatever_the_range_of_rates(
 ) -> None:
     # The limit's label once took its place from the linear axis, far left of a log axis that
     # starts at 10,000: the layout then squeezed the plot into a third of the picture.
+    # matplotlib comes with the bench's extras (`make bench`), not with `make test`'s.
+    pytest.importorskip("matplotlib")
     import matplotlib.pyplot as plt
 
     closed: list[Any] = []
