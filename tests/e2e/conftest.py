@@ -115,12 +115,6 @@ async def pages(browser: Browser, live_server: LiveServer) -> AsyncIterator[Page
     assert not pages.errors, f"uncaught errors in the page: {pages.errors}"
 
 
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        yield client
-
-
 MeetingFactory = Callable[..., Awaitable[Meeting]]
 
 

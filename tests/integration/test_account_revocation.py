@@ -3,7 +3,7 @@ the room powers its sessions gave, within ``HAVEN_ACCOUNT_CHECK_S``, on a real s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -23,12 +23,6 @@ NEW_PASSWORD = "a brand new long passphrase 42"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", account_check_s=0.2)
-
-
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        yield client
 
 
 async def a_meeting_handed_to_cole(

@@ -3,20 +3,12 @@ over HTTP with the code and the name, and nothing of it is kept."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
-import pytest
 
 from tests.support.rooms import create_meeting
 from tests.support.server import LiveServer
-
-
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        yield client
 
 
 async def test_a_member_gets_a_slip_that_a_probation_officer_can_check(

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 
 from app.auth import service as auth_service
 from app.rooms import protocol as p
@@ -23,12 +21,6 @@ from tests.support.rooms import (
 from tests.support.server import LiveServer
 
 PREAMBLE = {"title": "Preamble", "text": "We are a fellowship of people who share..."}
-
-
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        yield client
 
 
 async def login(http: httpx.AsyncClient, username: str) -> str:

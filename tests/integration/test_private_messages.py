@@ -8,19 +8,11 @@ replay. Each is screened as a chat message is, crisis care included.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from tests.support.rooms import UNIT_S, Meeting, Member, create_meeting
 from tests.support.server import LiveServer
-
-
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        yield client
 
 
 async def team_and_members(meeting: Meeting) -> tuple[Member, Member, Member, Member]:

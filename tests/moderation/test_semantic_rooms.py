@@ -8,7 +8,6 @@ and nobody else sees either.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -30,12 +29,6 @@ MISSED_BY_RULES = (
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", semantic_crisis=True)
-
-
-@pytest.fixture
-async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=live_server.url) as client:
-        yield client
 
 
 async def live(live_server: LiveServer, http: httpx.AsyncClient) -> tuple[Meeting, Member]:

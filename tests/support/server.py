@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -188,3 +189,10 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """The real app on 127.0.0.1, random port, database migrated; stopped after the test."""
     async with serve(settings) as server:
         yield server
+
+
+@pytest.fixture
+async def http(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the live server."""
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        yield client
