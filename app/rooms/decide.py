@@ -44,6 +44,7 @@ ENDED = Rejection("ended", "This meeting has ended.")
 NOT_DELIVERED = Rejection("not_delivered", "That message is not in the room.")
 MUTED = Rejection("muted", "A facilitator has muted you for now.")
 NO_FACILITATOR = Rejection("no_facilitator", "No facilitator is in this meeting right now.")
+CHAT_CLOSED = Rejection("chat_closed", "Only facilitators can post right now.")
 
 
 def decide(state: RoomState, actor: MemberId | None, cmd: AnyCommand, now: int) -> Decision:
@@ -265,7 +266,7 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
             if me.muted:  # a reaction speaks to the room too
                 return MUTED
             if state.chat_closed:
-                return Rejection("chat_closed", "Only facilitators can post right now.")
+                return CHAT_CLOSED
             if to > state.seq:
                 return Rejection("invalid", "No such message.")
             return (ev.Reacted(m=me.id, to=to, r=r, aud=ROOM),)
@@ -306,7 +307,7 @@ def _post(state: RoomState, me: Member, cmd: sys.Post, now: int) -> Decision:
         if state.phase != "live":
             return Rejection("not_live", "The meeting has not started yet.")
         if state.chat_closed:
-            return Rejection("chat_closed", "Only facilitators can post right now.")
+            return CHAT_CLOSED
         if state.slow_s and me.last_msg_at is not None:
             wait_ms = me.last_msg_at + state.slow_s * 1000 - now
             if wait_ms > 0:
@@ -380,6 +381,36 @@ def _private(state: RoomState, me: Member, cmd: sys.Post) -> Decision:
     if cmd.crisis is not None:
         return (said, *_care(me, cmd.cid, cmd.crisis, cmd.hint, cmd.card))
     return (said,)
+
+
+def refused_on_apply(state: RoomState, event: ev.Said | ev.PrivateSaid) -> Rejection | None:
+    """Why a message decided on a lagging replica was folded as nothing (``reducer.applied``),
+    for its writer, who is waiting for its own event: the mute, the closed chat or the
+    facilitators' leaving that came first. ``state``: the replica that folded it.
+
+    None when there is nobody to tell (the writer left) or nothing to tell: a second copy of a
+    message already in the room, whose first copy was the answer."""
+    if isinstance(event, ev.PrivateSaid):
+        writer = state.members.get(event.w)
+        if writer is None or event.cid in writer.recent_cids:
+            return None
+        if event.w == event.m:
+            if not any(m.is_facilitator for m in state.members.values()):
+                return NO_FACILITATOR
+            return None
+        if not writer.is_facilitator:
+            return Rejection("not_allowed", "You are no longer a facilitator of this meeting.")
+        if writer.muted:
+            return MUTED
+        return None if event.m in state.members else NO_SUCH_MEMBER
+    writer = state.members.get(event.m)
+    if writer is None or event.cid in writer.recent_cids:
+        return None
+    if writer.muted:
+        return MUTED
+    if state.chat_closed and not writer.is_facilitator:
+        return CHAT_CLOSED
+    return None
 
 
 def _care(

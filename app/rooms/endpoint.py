@@ -482,10 +482,14 @@ class Session:
                 # Refused (muted, in the lobby, chat closed, slow mode, nobody to review it):
                 # the message stays out of the room; the care and the alert do not.
                 await self._give_care(care)
-        elif isinstance(cmd, p.Dm) and me.is_facilitator:
+        elif isinstance(cmd, p.Dm) and me.is_facilitator and result:
             # A facilitator's private message to a member is in the audit (who, to whom,
-            # when; never the text), as their other actions on members are.
-            self.rooms.on_control(room, member_id, cmd)
+            # when; never the text), as their other actions on members are: once it is in
+            # (not when the reducer folds it as nothing, the writer muted or demoted first).
+            seq = result[0].seq
+            await room.caught_up(seq)
+            if room.state.seq >= seq and seq not in room.stale:
+                self.rooms.on_control(room, member_id, cmd)
         return True
 
     def _slip(self, cmd: p.SlipAsk) -> None:

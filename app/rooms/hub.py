@@ -28,7 +28,7 @@ from app.rooms import codec
 from app.rooms import events as ev
 from app.rooms.commands import Disconnect, Post, SystemCommand, Tick, WorkersGone
 from app.rooms.connection import TOO_SLOW, Connection, Outgoing
-from app.rooms.decide import AnyCommand, Rejection, decide, timers_due
+from app.rooms.decide import AnyCommand, Rejection, decide, refused_on_apply, timers_due
 from app.rooms.events import Envelope
 from app.rooms.log import RoomLog
 from app.rooms.reducer import applied
@@ -595,7 +595,12 @@ class RoomChannel:
                 self._stale(envelope.seq)
                 # Stale: decided on a replica that had not yet applied what came before it
                 # (an ``away`` for a link the member has left, the floor for someone removed
-                # a moment before). Folded as nothing, and told to nobody.
+                # a moment before). Folded as nothing, and told to nobody but the writer of
+                # a message, who is waiting for it: why it is not in, on its link if here.
+                if type(event) is ev.Said or type(event) is ev.PrivateSaid:
+                    told = self._refusal(event)
+                    if told is not None:
+                        pending.setdefault(told[0], []).append(told[1])
                 continue
             state = self.state
             self.counters.on_event(event.T)
@@ -664,6 +669,16 @@ class RoomChannel:
             # Rare (races between workers): dropping the oldest half costs nothing per event.
             for old in sorted(stale)[: STALE_KEPT // 2]:
                 stale.discard(old)
+
+    def _refusal(self, event: ev.Said | ev.PrivateSaid) -> tuple[Connection, Outgoing] | None:
+        """The error for a message the reducer folded as nothing, for its writer's link on
+        this worker (``decide.refused_on_apply``; the ``cid`` ends its wait for an echo)."""
+        conn = self.conns.get(event.w if isinstance(event, ev.PrivateSaid) else event.m)
+        refusal = refused_on_apply(self.state, event) if conn is not None else None
+        if conn is None or refusal is None:
+            return None
+        frame = {"t": "error", "code": refusal.code, "msg": refusal.msg, "cid": event.cid}
+        return conn, Outgoing(codec.direct(frame))
 
     def _queue_places(
         self, before: tuple[MemberId, ...], after: tuple[MemberId, ...]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+import orjson
 import pytest
 
 from app.rooms import events as ev
@@ -187,3 +189,102 @@ def test_a_held_message_of_someone_who_left_leaves_the_review_lists_and_stale_se
     assert kinds == [b"held", b"leave", b"hold_done"]
     # The floor for someone gone is kept out of a resume's replay too.
     assert channel.stale == {seq + 4}
+
+
+def _frames(recorder: Recorder) -> list[dict[str, object]]:
+    return [orjson.loads(frame) for frame in recorder.got]
+
+
+def test_a_message_decided_before_a_mute_was_applied_is_refused_to_its_writer_alone() -> None:
+    """Ann's message was decided on a replica that had not applied her mute yet: folded as
+    nothing, nobody sees it, and Ann's link is told why (its ``cid`` ends her wait)."""
+    room, channel = live_room()
+    host, ann = Recorder("host"), Recorder("ann")
+    channel.conns = {host.member: host, ann.member: ann}  # type: ignore[dict-item]
+    seq = room.state.seq
+    said = ev.Said(m=MemberId("ann"), n="Ann", x="hello", cid="c1", aud=ev.ROOM)
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, ev.Muted(m=MemberId("ann"), on=True, aud=ev.ROOM)),
+            Envelope(Seq(seq + 2), 2, said),
+        ]
+    )
+    assert [f["t"] for f in _frames(host)] == ["mute"]
+    assert _frames(ann)[1:] == [
+        {"t": "error", "code": "muted", "msg": "A facilitator has muted you for now.", "cid": "c1"}
+    ]
+    assert channel.stale == {seq + 2}
+
+
+def test_a_message_decided_before_the_chat_closed_is_refused_and_a_resent_copy_is_not() -> None:
+    room, channel = live_room()
+    ann = Recorder("ann")
+    channel.conns = {ann.member: ann}  # type: ignore[dict-item]
+    seq = room.state.seq
+    first = ev.Said(m=MemberId("ann"), n="Ann", x="hello", cid="c1", aud=ev.ROOM)
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, first),
+            # A second copy of c1 (two links): the first copy answered it; nothing to tell.
+            Envelope(Seq(seq + 2), 2, first),
+            Envelope(Seq(seq + 3), 3, ev.MutedAll(on=True, aud=ev.ROOM)),
+            Envelope(Seq(seq + 4), 4, replace(first, cid="c2")),
+        ]
+    )
+    frames = _frames(ann)
+    assert [f["t"] for f in frames] == ["msg", "mute_all", "error"]
+    assert frames[-1]["code"] == "chat_closed" and frames[-1]["cid"] == "c2"
+
+
+def test_a_private_message_applied_after_the_last_facilitator_left_is_refused_to_its_writer() -> (
+    None
+):
+    room, channel = live_room()
+    ann = Recorder("ann")
+    channel.conns = {ann.member: ann}  # type: ignore[dict-item]
+    seq = room.state.seq
+    dm = ev.PrivateSaid(
+        m=MemberId("ann"), w=MemberId("ann"), n="Ann", x="are you there?", cid="d1", aud=ev.FAC
+    )
+    channel.deliver(
+        [
+            Envelope(Seq(seq + 1), 1, ev.Left(m=MemberId("host"), why="left", aud=ev.ROOM)),
+            Envelope(Seq(seq + 2), 2, dm),
+        ]
+    )
+    frames = _frames(ann)
+    assert frames[-1] == {
+        "t": "error",
+        "code": "no_facilitator",
+        "msg": "No facilitator is in this meeting right now.",
+        "cid": "d1",
+    }
+    assert not any(f["t"] == "dm" for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("before", "code"),
+    [
+        (ev.RoleChanged(m=MemberId("co"), r="member", aud=ev.ROOM), "not_allowed"),
+        (ev.Muted(m=MemberId("co"), on=True, aud=ev.ROOM), "muted"),
+        (ev.Left(m=MemberId("ann"), why="left", aud=ev.ROOM), "no_such_member"),
+    ],
+)
+def test_a_facilitators_private_message_folded_as_nothing_is_refused_to_them(
+    before: ev.RoomEvent, code: str
+) -> None:
+    """Demoted or muted before their message was applied, or the member left first."""
+    room, channel = live_room()
+    room.join("co", "cofac", name="Co")
+    channel.state = room.state
+    co, ann = Recorder("co"), Recorder("ann")
+    channel.conns = {co.member: co, ann.member: ann}  # type: ignore[dict-item]
+    seq = room.state.seq
+    dm = ev.PrivateSaid(
+        m=MemberId("ann"), w=MemberId("co"), n="Co", x="how are you?", cid="d1", aud=ev.FAC
+    )
+    channel.deliver([Envelope(Seq(seq + 1), 1, before), Envelope(Seq(seq + 2), 2, dm)])
+    assert _frames(co)[-1]["t"] == "error"
+    assert _frames(co)[-1]["code"] == code and _frames(co)[-1]["cid"] == "d1"
+    assert not any(f["t"] == "dm" for f in _frames(ann))
+    assert channel.stale == {seq + 2}
