@@ -342,13 +342,17 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _proxy_networks(cls, value: list[str]) -> list[str]:
+        out = []
         for item in value:
             # Trusting every peer would let any client forge its address and dodge limits.
             try:
-                ipaddress.ip_network(item, strict=False)
+                network = ipaddress.ip_network(item.strip(), strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
-        return value
+            # As the network it names: uvicorn reads "10.0.0.5/8" (host bits set) strictly,
+            # fails, and would keep it as a literal host that no client address ever equals.
+            out.append(str(network) if "/" in item else item.strip())
+        return out
 
     @field_validator("secret_key")
     @classmethod

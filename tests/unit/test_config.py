@@ -173,3 +173,18 @@ def test_every_field_has_an_environment_name() -> None:
     assert "HAVEN_ROOM_LOG" in names  # the short alias of HAVEN_ROOM_LOG_URL
     for field in Settings.model_fields:
         assert f"HAVEN_{field.upper()}" in names
+
+
+def test_trusted_proxies_are_kept_as_the_networks_uvicorn_matches(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A network written with host bits set ("10.0.0.5/8") names 10.0.0.0/8: uvicorn parses
+    its list strictly and would keep such an entry as a literal that no address equals."""
+    from uvicorn.middleware.proxy_headers import _TrustedHosts
+
+    monkeypatch.setenv("HAVEN_TRUSTED_PROXIES", "10.0.0.5/8, 127.0.0.1, fd00::1/64")
+    proxies = Settings().trusted_proxies
+    assert proxies == ["10.0.0.0/8", "127.0.0.1", "fd00::/64"]
+    trusted = _TrustedHosts(proxies)
+    assert "10.1.2.3" in trusted and "127.0.0.1" in trusted and "fd00::9" in trusted
+    assert "11.0.0.1" not in trusted
