@@ -265,7 +265,7 @@ def _participate(state: RoomState, me: Member, cmd: AnyCommand, now: int) -> Dec
         case p.React(to=to, r=r):
             if me.muted:  # a reaction speaks to the room too
                 return MUTED
-            if state.chat_closed:
+            if state.chat_closed and not me.is_facilitator:
                 return CHAT_CLOSED
             if to > state.seq:
                 return Rejection("invalid", "No such message.")

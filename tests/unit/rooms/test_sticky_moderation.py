@@ -140,6 +140,8 @@ def test_reactions_follow_the_chat_when_only_facilitators_may_post() -> None:
     room.join("ann")
     room.ok("owner", p.MuteAll(t="mute_all", on=True))
     assert room.refused("ann", p.React(t="react", to=1, r="heart")) == "chat_closed"
+    # Facilitators may still post, and so react.
+    room.ok("owner", p.React(t="react", to=1, r="heart"))
     room.ok("owner", p.MuteAll(t="mute_all", on=False))
     room.ok("ann", p.React(t="react", to=1, r="heart"))
 
