@@ -328,6 +328,9 @@ class Session:
             "replay": replay is not None,
             "room": snapshot(state, me),
             "max_text": self.rooms.limits.max_text_chars,
+            # The messages' limit, so that a client paces a queue it resends rather than have
+            # it refused (refusals count towards closing the link).
+            "rate": [self.rooms.limits.messages.amount, self.rooms.limits.messages.get_expiry()],
         }
         items = [Outgoing(codec.direct(welcome))]
         stale = room.stale

@@ -275,6 +275,10 @@ class Welcome(Frame):
     max_text: int | None = None
     """The longest ``say`` this server takes (``HAVEN_MAX_TEXT_CHARS``): a client can stop
     the typing there rather than have the message refused."""
+    rate: tuple[int, int] | None = None
+    """The messages' limit, ``[n, s]``: n messages (``say`` and ``dm``) in any s seconds
+    (``HAVEN_RATE_BURST``, ``HAVEN_RATE_PER_S``). A client paces what it sends, a queue resent
+    after a reconnect above all, rather than have it refused."""
 
 
 class Error(Frame):

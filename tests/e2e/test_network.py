@@ -187,3 +187,70 @@ async def test_a_private_message_written_in_a_dead_zone_goes_once_and_an_answer_
         seen = [f["x"] for f in host.frames if f.get("t") == "dm"]
         assert seen.count("I'm struggling today") == 1, seen
         await expect(thread.locator("li .x")).to_have_count(3)
+
+
+async def test_a_long_queue_resent_at_once_after_a_drop_is_paced_and_the_link_stays(
+    pages: Pages, meeting_factory: MeetingFactory, live_server: LiveServer
+) -> None:
+    """Four messages, then eight typed in a short dead zone: when the link comes back a
+    moment later, the server's window (5 messages in 5 s) is nearly full. The page paces the
+    queue by the limit the `welcome` gave it: every message arrives once and in order, none is
+    refused, and the link is not closed for flooding (each refusal would count towards it)."""
+    meeting, _host = await live_meeting(meeting_factory)
+    eve = await meeting.join("Eve")
+    async with serve_proxy(live_server.host, live_server.port) as proxy:
+        dee = await pages.phone(origin=proxy.url)
+        received: list[str] = []
+        cdp = await dee.context.new_cdp_session(dee)
+        await cdp.send("Network.enable")
+        cdp.on(
+            "Network.webSocketFrameReceived",
+            lambda e: received.append(e["response"]["payloadData"]),
+        )
+        await join(dee, meeting.id, "Dee")
+        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        box = dee.get_by_label("Your message")
+        texts = [f"line {i}" for i in range(1, 13)]
+        for text in texts[:4]:
+            await box.fill(text)
+            await box.press("Enter")
+            await eve.event("msg", x=text)
+        proxy.mode = "blackhole"
+        for text in texts[4:]:
+            await box.fill(text)
+            await box.press("Enter")
+        await expect(
+            dee.get_by_role("list", name="Waiting to be sent").locator("li")
+        ).to_have_count(8)
+        proxy.mode = "pass"  # back a moment later: the old connection is reset
+        await eve.event("msg", x=texts[-1], timeout=30)
+        seen = [f["x"] for f in eve.frames if f.get("t") == "msg"]
+        assert seen == texts
+        await expect(dee.get_by_role("list", name="Waiting to be sent")).to_be_hidden()
+        await expect(dee.get_by_role("heading", name="You are not in the meeting")).to_have_count(0)
+        assert not [f for f in received if '"rate_limited"' in f], received
+        await box.fill("still here")
+        await box.press("Enter")
+        await eve.event("msg", x="still here", timeout=10)
+
+
+async def test_the_phone_saying_it_is_offline_shows_at_once_and_the_queue_waits(
+    pages: Pages, meeting_factory: MeetingFactory
+) -> None:
+    """The browser's `offline` event gives the link up at once: no wait for an unanswered ping
+    (about ten seconds) before the member sees why nothing moves."""
+    meeting, _host = await live_meeting(meeting_factory)
+    eve = await meeting.join("Eve")
+    dee = await pages.phone()
+    await join(dee, meeting.id, "Dee")
+    await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+    await dee.context.set_offline(True)
+    await expect(dee.get_by_text(re.compile("^You are offline"))).to_be_visible(timeout=2 * MS)
+    await dee.get_by_label("Your message").fill("written offline")
+    await dee.get_by_label("Your message").press("Enter")
+    await expect(dee.get_by_role("list", name="Waiting to be sent")).to_contain_text(
+        "written offline"
+    )
+    await dee.context.set_offline(False)
+    await eve.event("msg", x="written offline", timeout=15)
+    await expect(dee.get_by_role("list", name="Waiting to be sent")).to_be_hidden()

@@ -20,11 +20,13 @@ const OPEN_MS = 10000; // a connection attempt must reach `welcome` within this
 const IDLE_MS = 15000; // ping a link this quiet...
 const PONG_MS = 5000; // ...and give up on it if nothing comes back in this long
 const ACK_MS = 6000; // a message not seen back in this long makes us check the link
-// Resending a queue after a reconnect: a few at a time, within the server's burst (5 messages
-// in 5 s). All at once, a long queue would be refused as a flood and the link closed (1008).
 const STABLE_MS = 30000; // live this long, a link's next drop is retried at once again
-const FLUSH_BURST = 4;
-const FLUSH_GAP_MS = 5000;
+// Messages go out within the server's limit, counted here too (the `welcome` says it: `rate`,
+// n messages in s seconds; 5 in 5 s unless the server was set otherwise). A queue resent after
+// a reconnect, or a burst typed on a slow link, waits here rather than being refused there,
+// where each refusal counts towards closing the link (1008) and losing the queue.
+const RATE = [5, 5];
+const RATE_MARGIN_MS = 300; // frames sent this far apart can still arrive closer together
 
 // Close codes after which resuming is pointless (docs/protocol.md); the rest are retried.
 const FINAL = {
@@ -80,13 +82,20 @@ export class Link {
     this.flushTimer = 0;
     this.liveSince = 0;
     this.pauseUntil = 0; // no message goes out before this (the server said `retry`)
+    this.rate = RATE;
+    this.sends = []; // when our last few messages went out (at most `rate[0]`)
     this.key = 'haven.r.' + opts.meetingId;
     const saved = sessionStorage.getItem(this.key);
     this.resume = saved ? JSON.parse(saved) : null; // {token, epoch, me}
     this.beat = setInterval(() => this.#heartbeat(), 2500);
     this.onVisible = () => { if (document.visibilityState === 'visible') this.check(); };
     this.onOnline = () => this.check(true);
-    this.onOffline = () => { if (this.state !== 'live') this.#setState('offline'); };
+    // The phone says it has no network: a socket cannot work either, so it is given up now
+    // (the banner shows, the queue waits) rather than after a ping goes unanswered.
+    this.onOffline = () => {
+      if (this.state === 'live' && this.ws) this.#lost(this.ws);
+      else if (this.state !== 'closed') this.#setState('offline');
+    };
     document.addEventListener('visibilitychange', this.onVisible);
     addEventListener('pageshow', this.onVisible);
     addEventListener('online', this.onOnline);
@@ -110,7 +119,7 @@ export class Link {
    */
   say(x, ok = false, cid = randomId(9), dm = null) {
     this.outbox.set(cid, { cid, x, ok, at: Date.now(), sent: false, dm: !!dm, to: dm ? dm.to : null });
-    this.#flushOne(this.outbox.get(cid));
+    this.#flush(); // after any older one still waiting: in the order they were written
     this.#outboxChanged();
     return cid;
   }
@@ -221,6 +230,7 @@ export class Link {
     this.snapSeq = w.seq;
     if (!w.replay) this.lastSeq = w.seq; // else the replay follows from our own lastSeq
     this.welcomed = true;
+    if (Array.isArray(w.rate) && w.rate[0] > 0 && w.rate[1] > 0) this.rate = w.rate;
     this.liveSince = Date.now(); // the backoff starts over once the link has held a while
     this.#setState('live');
     this.o.onWelcome(w, { resumed, gap });
@@ -259,28 +269,36 @@ export class Link {
     this.o.onDirect(f, item || null);
   }
 
+  /** Milliseconds until the next message may go out: the server's `retry`, or our own count
+   * of the messages' limit. */
+  #sendWait() {
+    const now = Date.now();
+    const [n, s] = this.rate;
+    const k = this.sends.length - n;
+    return Math.max(this.pauseUntil - now, k >= 0 ? this.sends[k] + s * 1000 + RATE_MARGIN_MS - now : 0);
+  }
+
   #flush() {
     clearTimeout(this.flushTimer);
-    const wait = this.pauseUntil - Date.now();
-    if (wait > 0) { this.flushTimer = setTimeout(() => this.#flush(), wait); return; }
-    let sent = 0;
     for (const item of this.outbox.values()) {
       if (item.sent) continue;
-      if (sent === FLUSH_BURST) { this.flushTimer = setTimeout(() => this.#flush(), FLUSH_GAP_MS); return; }
-      this.#flushOne(item);
-      sent += 1;
+      const wait = this.#sendWait();
+      if (wait > 0) { this.flushTimer = setTimeout(() => this.#flush(), wait); return; }
+      if (!this.#flushOne(item)) return; // the link is down: the next welcome flushes
     }
   }
 
   #flushOne(item) {
-    if (!item || !this.outbox.has(item.cid) || Date.now() < this.pauseUntil) return;
+    if (!item || !this.outbox.has(item.cid)) return false;
     const frame = { t: item.dm ? 'dm' : 'say', cid: item.cid, x: item.x };
     if (item.dm && item.to) frame.m = item.to;
     if (item.ok) frame.ok = true;
-    if (this.send(frame)) {
-      item.sent = true;
-      item.sentAt = Date.now();
-    }
+    if (!this.send(frame)) return false;
+    item.sent = true;
+    item.sentAt = Date.now();
+    this.sends.push(item.sentAt);
+    if (this.sends.length > this.rate[0]) this.sends.splice(0, this.sends.length - this.rate[0]);
+    return true;
   }
 
   #outboxChanged() { this.o.onOutbox([...this.outbox.values()]); }
