@@ -116,7 +116,16 @@ async def test_facilitator_and_two_phones_run_a_meeting(
     await host.get_by_text("People here").click()
     ben_row = host.locator(".people li", has_text="Ben")
     await ben_row.get_by_text("Manage Ben").click()
-    await ben_row.get_by_role("button", name="Mute", exact=True).click()
+    # A slow tap: a chat line arrives between the finger going down and up. The people list
+    # is not built again under it, so the tap still lands.
+    await ben_row.get_by_role("button", name="Mute", exact=True).scroll_into_view_if_needed()
+    spot = await ben_row.get_by_role("button", name="Mute", exact=True).bounding_box()
+    assert spot is not None
+    await host.mouse.move(spot["x"] + spot["width"] / 2, spot["y"] + spot["height"] / 2)
+    await host.mouse.down()
+    await say(ann, "a line while the host taps")
+    await expect(host.get_by_text("a line while the host taps")).to_be_visible()
+    await host.mouse.up()
     await expect(ben.get_by_label("Your message")).to_be_disabled()
     await expect(ben.get_by_text("A facilitator muted you for now.").first).to_be_visible()
     await ben_row.get_by_role("button", name="Remove", exact=True).click()
@@ -170,9 +179,11 @@ async def test_private_notices_warn_before_sending_and_offer_help(
     await say(page, "Call me on 555-201-4567 after the meeting")
     warning = page.get_by_role("alert").filter(has_text="Not sent yet")
     await expect(warning.locator("mark")).to_have_text("555-201-4567")
+    # What was typed meanwhile stays: the warned text comes back before it.
+    await page.get_by_label("Your message").fill("and one more thing")
     await warning.get_by_role("button", name="Edit").click()
     await expect(page.get_by_label("Your message")).to_have_value(
-        "Call me on 555-201-4567 after the meeting"
+        "Call me on 555-201-4567 after the meeting\n\nand one more thing"
     )
     await say(page, "Find me after the meeting")
     await say(page, "My sponsor's number is 555-201-9999")

@@ -24,16 +24,27 @@ export function fill(el, ...kids) {
 }
 
 /** JSON over fetch: {ok, status, data}; never throws for HTTP errors, only for no network. */
+// A request that has not answered in this long is given up (it throws, as a dead network
+// does): on a link that stalls without failing, "Joining…" must not hang for minutes, and a
+// reconnect waiting for a ticket must get to try again.
+const API_TIMEOUT_MS = 20000;
+
 export async function api(path, method = 'GET', body) {
-  const init = { method, headers: { accept: 'application/json' }, credentials: 'same-origin' };
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), API_TIMEOUT_MS);
+  const init = { method, headers: { accept: 'application/json' }, credentials: 'same-origin', signal: abort.signal };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
-  let data = null;
-  if (res.status !== 204) data = await res.json().catch(() => null);
-  return { ok: res.ok, status: res.status, data };
+  try {
+    const res = await fetch(path, init);
+    let data = null;
+    if (res.status !== 204) data = await res.json().catch(() => null);
+    return { ok: res.ok, status: res.status, data };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The human message of an API error body ({detail: str | {message} | [{msg}]}). */

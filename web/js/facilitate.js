@@ -115,7 +115,10 @@ export function facilitate(view) {
       m.r === 'member' ? btn('Make co-facilitator', { t: 'role', m: m.m, r: 'cofac' }) : null,
       m.r === 'cofac' && r.role === 'host' ? btn('Make member', { t: 'role', m: m.m, r: 'member' }) : null,
       m.r === 'member' ? btn('Give the floor', { t: 'floor', m: m.m }) : null);
-    const d = h('details', { open: view.managing === m.m }, h('summary', { text: `Manage ${m.n}`, 'data-k': `manage:${m.m}` }), tools);
+    // Which box is open is known from the click itself: its `toggle` event comes later, and a
+    // list built again in between would otherwise close the box just opened.
+    const d = h('details', { open: view.managing === m.m },
+      h('summary', { text: `Manage ${m.n}`, 'data-k': `manage:${m.m}`, onclick: () => { view.managing = d.open ? null : m.m; } }), tools);
     d.addEventListener('toggle', () => { if (d.open) view.managing = m.m; else if (view.managing === m.m) view.managing = null; });
     return [d];
   };

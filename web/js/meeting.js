@@ -72,6 +72,16 @@ function describe(d) {
 let draft = null;
 let joinedAs = '';
 
+// A proof of attendance of a stay whose link was down too long (docs/api.md): it stays on the
+// join form, beside the next try, until cleared.
+function keptSlip(slip) {
+  $('#kept-slip')?.remove();
+  const row = h('p', { id: 'kept-slip', class: 'row' },
+    h('button', { type: 'button', text: 'Show my proof of attendance (before the connection dropped)', onclick: () => slip.show() }),
+    h('button', { type: 'button', text: 'Clear it from this phone', onclick: () => { slip.clear(); row.remove(); } }));
+  $('#join-err').after(row);
+}
+
 function enter(getTicket) {
   $('#intro').hidden = true;
   const app = $('#app');
@@ -81,9 +91,10 @@ function enter(getTicket) {
     detail,
     getTicket,
     draft: draft && draft.name === joinedAs ? draft.text : '',
-    onEnd: (reason, code, again, text, unsent) => {
+    onEnd: (reason, code, again, text, unsent, slip) => {
       draft = again && unsent && joinedAs ? { name: joinedAs, text: unsent } : null;
       if (!again) return;
+      if (slip) keptSlip(slip);
       // Back to the form: a new name, or simply joining again as a new member.
       $('#intro').hidden = false;
       app.hidden = true;

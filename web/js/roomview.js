@@ -9,6 +9,7 @@ const REACTIONS = { heart: '❤️', clap: '👏', hug: '🤗', thanks: '🙏', 
 const REACTION_NAMES = { heart: 'Heart', clap: 'Applause', hug: 'Hug', thanks: 'Thank you', strength: 'Strength' };
 const MAX_ITEMS = 400; // cheap phones: keep the stream's DOM bounded
 const SLIP_REFRESH_MS = 5 * 60 * 1000; // a proof of attendance, once asked for, kept this fresh
+const OFFSET_KEEP_MS = 5 * 60 * 1000; // clock samples kept (see #clock)
 const NOTICES = {
   held: 'Your message is waiting for a facilitator to review it.',
   rejected: 'A facilitator did not approve your last message.',
@@ -38,6 +39,7 @@ export class RoomView {
     this.detail = opts.detail || { readings: [] };
     this.room = null;
     this.offset = 0; // server clock minus ours (from live events' `at`)
+    this.offsets = []; // recent [our time, sample] pairs: `offset` is the largest
     this.rx = new Map(); // seq -> {reaction: count}
     this.hooks = [];
     this.raw = [];
@@ -182,7 +184,7 @@ export class RoomView {
 
   #event(e, replayed) {
     const r = this.room;
-    if (!replayed && e.at) this.offset = e.at - Date.now();
+    if (!replayed && e.at) this.#clock(e.at);
     const wasFac = r.isFac;
     if (!(replayed && STATEFUL.has(e.t))) r.apply(e);
     // Demoted: what the tools held of people and their words (threads, alerts, reports) goes
@@ -258,15 +260,26 @@ export class RoomView {
     if (again && this.el.text.value.trim()) unsent.push(this.el.text.value.trim());
     // What was said and who was there leaves the page with the meeting (a shared phone).
     for (const list of [this.el.stream, this.el.outbox, this.el.lobbyMsgs, this.el.people, this.el.warn, this.el.privList, this.el.side]) fill(list);
+    this.peopleSig = '';
     this.el.privText.value = '';
     this.el.priv.hidden = true;
     this.early = [];
     this.dropTools?.();
     clearInterval(this.slipTimer);
-    // A slip already in hand stays for whoever asked for it when the meeting ends or they
-    // leave (that is when it is needed), until they clear it; any other ending takes it.
-    const keepSlip = this.slip && !this.slip.sheet.hidden && (reason === 'ended' || reason === 'left');
+    // A slip already in hand stays for whoever asked for it when the meeting ends, they leave,
+    // or their link was down past the resume window (`rejoin`: they join again as someone new,
+    // and the slip of their time before is still theirs), until they clear it; any other
+    // ending takes it. Kept, it can only be shown, printed or cleared: no longer asked again.
+    const keepSlip = this.slip && !this.slip.sheet.hidden && ['ended', 'left', 'rejoin'].includes(reason);
     if (this.slip && !keepSlip) this.#clearSlip();
+    if (keepSlip) {
+      const dlg = this.slip.dlg;
+      dlg.querySelector('form:not([method])')?.remove();
+      // A next stay's slip dialog takes the ids.
+      dlg.querySelector('#slip-h')?.setAttribute('id', 'slip-h-kept');
+      dlg.setAttribute('aria-labelledby', 'slip-h-kept');
+    }
+    const kept = keepSlip ? { show: () => this.slip?.dlg.showModal(), clear: () => this.#clearSlip() } : null;
     this.warnings = [];
     this.#connBanner('');
     let text = detail || ENDINGS[reason] || 'The connection was closed.';
@@ -280,7 +293,7 @@ export class RoomView {
         h('button', { type: 'button', text: 'Clear it from this phone', onclick: (ev) => { this.#clearSlip(); ev.target.parentNode.remove(); } })) : null,
       h('p', { class: 'row' }, h('a', { class: 'btn', href: '/', text: 'Find another meeting' })));
     this.el.end.hidden = false;
-    this.o.onEnd?.(reason, code, again, text, unsent.join('\n\n'));
+    this.o.onEnd?.(reason, code, again, text, unsent.join('\n\n'), kept);
   }
 
   // -- sending -------------------------------------------------------------------------------
@@ -340,8 +353,11 @@ export class RoomView {
           this.#warningDone();
           const box = this.#boxFor(item);
           if (!box) return;
-          box.value = item.x;
+          // What was typed since stays: the warned text comes first, to be edited.
+          const draft = box.value.trim();
+          box.value = draft && draft !== item.x ? `${item.x}\n\n${draft}` : item.x;
           box.focus();
+          box.setSelectionRange(item.x.length, item.x.length);
         } }),
         h('button', { type: 'button', text: 'Send anyway', onclick: () => {
           this.#warningDone();
@@ -355,7 +371,10 @@ export class RoomView {
   #add(li) {
     const s = this.el.stream;
     s.append(li);
-    while (s.childElementCount > MAX_ITEMS) s.firstElementChild.remove();
+    while (s.childElementCount > MAX_ITEMS) {
+      this.rx.delete(Number(s.firstElementChild.dataset.s)); // its reactions go with it
+      s.firstElementChild.remove();
+    }
     if (this.atEnd) this.scroll = true;
     this.#soon();
   }
@@ -394,7 +413,11 @@ export class RoomView {
       case 'role': return this.#line(`${n} is now ${e.r === 'host' ? 'the host' : e.r === 'cofac' ? 'a co-facilitator' : 'a member'}.`);
       case 'phase': return this.#line(e.p === 'live' ? 'The meeting has started.' : e.p === 'ended' ? 'The meeting has ended.' : 'The meeting is waiting to start.');
       case 'lobby_msg':
-        if (r.lobby) this.el.lobbyMsgs.append(h('li', { text: `${e.n || r.name(e.m)}: ${e.x}` }));
+        if (r.lobby) {
+          const list = this.el.lobbyMsgs;
+          list.append(h('li', { text: `${e.n || r.name(e.m)}: ${e.x}` }));
+          while (list.childElementCount > MAX_ITEMS) list.firstElementChild.remove();
+        }
         else this.#line(`To the waiting room: ${e.x}`);
         return;
       case 'notice': if (NOTICES[e.code]) this.status(NOTICES[e.code]); return;
@@ -554,11 +577,11 @@ export class RoomView {
   }
 
   #react(e) {
+    const li = this.el.stream.querySelector(`li[data-s="${e.to}"]`);
+    if (!li) return; // a message no longer shown (or never: a blocked member's)
     const counts = this.rx.get(e.to) || {};
     counts[e.r] = (counts[e.r] || 0) + 1;
     this.rx.set(e.to, counts);
-    const li = this.el.stream.querySelector(`li[data-s="${e.to}"]`);
-    if (!li) return;
     fill(li.querySelector('.rx'), Object.entries(counts).map(([k, c]) =>
       h('span', null, h('span', { 'aria-hidden': 'true', text: REACTIONS[k] }), h('span', { class: 'sr', text: REACTION_NAMES[k] }), ` ${c}`)));
   }
@@ -635,9 +658,17 @@ export class RoomView {
     // people
     const people = r.admitted();
     e.count.textContent = `People here (${r.peopleCount()})`;
-    const focus = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.k;
-    fill(e.people, people.map((m) => this.#person(m)));
-    if (focus) e.people.querySelector(`[data-k="${CSS.escape(focus)}"]`)?.focus();
+    // Built again only when what it shows changed: not for every chat line (a busy meeting on
+    // a slow phone would spend its time here), and a tap under way on "Mute" is not lost to a
+    // list rebuilt between the finger going down and up.
+    const sig = JSON.stringify([r.me, r.role, r.isFac, !!this.memberTools,
+      people.map((m) => [m.m, m.n, m.r, !!m.hand, !!m.muted, !!m.away, r.blocks.has(m.m)])]);
+    if (sig !== this.peopleSig) {
+      this.peopleSig = sig;
+      const focus = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.k;
+      fill(e.people, people.map((m) => this.#person(m)));
+      if (focus) e.people.querySelector(`[data-k="${CSS.escape(focus)}"]`)?.focus();
+    }
     for (const fn of this.hooks) fn(r);
   }
 
@@ -656,6 +687,17 @@ export class RoomView {
     }
     if (r.isFac && this.memberTools && m.m !== r.me) li.append(...this.memberTools(m));
     return li;
+  }
+
+  /** Each live event's `at` less our clock when it arrived is the server's clock minus ours,
+   * less that event's delay: never more than the truth. So the largest sample of the last few
+   * minutes is the best guess, and a frame that waited in a stalled link (or in a frozen tab)
+   * does not move a share's timer. Older samples go, in case either clock was set. */
+  #clock(at) {
+    const now = Date.now();
+    this.offsets.push([now, at - now]);
+    while (this.offsets.length > 1 && (now - this.offsets[0][0] > OFFSET_KEEP_MS || this.offsets.length > 64)) this.offsets.shift();
+    this.offset = Math.max(...this.offsets.map((o) => o[1]));
   }
 
   #timer() {
