@@ -6,22 +6,58 @@ The static mount serves ``web/`` at ``/``; these give the meeting link (``/m/{id
 ``/verify`` the page where a proof of attendance is checked.
 The meeting id in the path is read by the page's script; nothing secret goes in a URL.
 
+``/sw.js``, the service worker, is served with its cache named after the web client's files
+(:func:`shell_version`): any change to them is a new worker, which fetches the whole shell into
+a new cache and drops the old one, so a page never mixes two releases' modules.
+
 ``GET /api/help`` is the crisis resources card behind every page's "Get help now" button: the
 same card a member receives privately when a message raises concern, readable before anything
 happens and without joining a meeting.
 """
 
+import functools
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from app.moderation.resources import default_card
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 router = APIRouter()
+
+SW_CACHE_PLACEHOLDER = "haven-shell-dev"
+"""The cache name written in ``web/sw.js``; served, it is ``haven-shell-<version>``."""
+
+
+def shell_version(web_dir: Path) -> str:
+    """A digest of every file of the web client but the worker itself (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in web_dir.rglob("*") if p.is_file() and p.name != "sw.js"):
+        digest.update(path.relative_to(web_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _service_worker() -> bytes:
+    source = (WEB_DIR / "sw.js").read_text(encoding="utf-8")
+    named = f"haven-shell-{shell_version(WEB_DIR)}"
+    return source.replace(f"'{SW_CACHE_PLACEHOLDER}'", f"'{named}'").encode()
+
+
+@router.get("/sw.js", include_in_schema=False)
+async def service_worker() -> Response:
+    # Always checked with the server (a browser also bypasses its HTTP cache for a worker's
+    # updates); the worker itself then serves the shell from its own versioned cache.
+    return Response(
+        _service_worker(),
+        media_type="text/javascript",
+        headers={"cache-control": "no-cache"},
+    )
 
 
 @router.get("/m/{meeting_id}", include_in_schema=False)
