@@ -254,3 +254,24 @@ async def test_the_phone_saying_it_is_offline_shows_at_once_and_the_queue_waits(
     await dee.context.set_offline(False)
     await eve.event("msg", x="written offline", timeout=15)
     await expect(dee.get_by_role("list", name="Waiting to be sent")).to_be_hidden()
+
+
+async def test_a_hand_raised_on_a_link_that_was_already_dead_goes_up_after_the_resume(
+    pages: Pages, meeting_factory: MeetingFactory, live_server: LiveServer
+) -> None:
+    """The socket looked open, so "Raise hand" was written into it and lost. The resume's
+    replay does not show the hand going up, so the page sends it once more."""
+    meeting, host = await live_meeting(meeting_factory)
+    async with serve_proxy(live_server.host, live_server.port) as proxy:
+        dee = await pages.phone(origin=proxy.url)
+        await join(dee, meeting.id, "Dee")
+        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee_id = (await host.event("join", n="Dee"))["m"]
+        proxy.mode = "blackhole"
+        await dee.get_by_role("button", name="Raise hand").click()
+        await asyncio.sleep(1)
+        proxy.mode = "pass"  # the dead connection is reset; the page resumes on a new one
+        await host.event("hand", m=dee_id, up=True, timeout=15)
+        await expect(dee.get_by_role("button", name="Lower hand")).to_be_visible()
+        await expect(dee.get_by_text("Your hand is up")).to_be_visible()
+        assert len([f for f in host.frames if f.get("t") == "hand" and f.get("m") == dee_id]) == 1

@@ -27,6 +27,7 @@ const STABLE_MS = 30000; // live this long, a link's next drop is retried at onc
 // where each refusal counts towards closing the link (1008) and losing the queue.
 const RATE = [5, 5];
 const RATE_MARGIN_MS = 300; // frames sent this far apart can still arrive closer together
+const COMMAND_KEEP_MS = 60000; // an unconfirmed command older than this is not sent again
 
 // Close codes after which resuming is pointless (docs/protocol.md); the rest are retried.
 const FINAL = {
@@ -84,6 +85,7 @@ export class Link {
     this.pauseUntil = 0; // no message goes out before this (the server said `retry`)
     this.rate = RATE;
     this.sends = []; // when our last few messages went out (at most `rate[0]`)
+    this.pending = []; // commands not yet seen to take effect: {frame, done, at, gapless, resent}
     this.key = 'haven.r.' + opts.meetingId;
     const saved = sessionStorage.getItem(this.key);
     this.resume = saved ? JSON.parse(saved) : null; // {token, epoch, me}
@@ -110,6 +112,19 @@ export class Link {
   send(frame) {
     if (this.state !== 'live' || !this.ws || this.ws.readyState !== 1) return false;
     this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /**
+   * Send a command that changes this member's own state (a hand, a block, a report) and keep
+   * it until `done(frame)` holds for an event or direct frame that comes back. A link that
+   * looked open may already have been dead: after the next resume, what its replay did not
+   * show taking effect is sent once more, as queued messages are. `gapless`: only after a
+   * resume that replayed everything (a report is not idempotent; hands and blocks are).
+   */
+  command(frame, done, gapless = false) {
+    if (!this.send(frame)) return false;
+    this.pending.push({ frame, done, at: Date.now(), gapless, resent: false });
     return true;
   }
 
@@ -236,12 +251,14 @@ export class Link {
     this.o.onWelcome(w, { resumed, gap });
     // Resend what is still waiting. The replay that follows may show some went out already:
     // those are dropped when their event arrives, and a resend that crossed it gets `dup`.
-    setTimeout(() => this.#flush(), 300);
+    const welcomedAt = Date.now();
+    setTimeout(() => { this.#flush(); if (resumed) this.#again(welcomedAt, !gap); }, 300);
   }
 
   #event(e) {
     if (e.s <= this.lastSeq) return; // already seen (overlap between two sockets)
     this.lastSeq = e.s;
+    if (this.pending.length) this.pending = this.pending.filter((c) => !c.done(e));
     if ((e.t === 'msg' && e.m === this.resume.me) || (e.t === 'dm' && e.w === this.resume.me) || (e.t === 'notice' && e.cid)) {
       if (this.outbox.delete(e.cid)) this.#outboxChanged();
     }
@@ -250,6 +267,8 @@ export class Link {
 
   #direct(f) {
     if (f.t === 'pong') return;
+    // A refusal answers some command that arrived: none of them is sent again.
+    if (f.t === 'error' && !f.cid) this.pending = [];
     const item = f.cid && this.outbox.get(f.cid);
     if (f.t === 'dup' || f.t === 'warn') {
       if (this.outbox.delete(f.cid)) this.#outboxChanged();
@@ -267,6 +286,23 @@ export class Link {
       }
     }
     this.o.onDirect(f, item || null);
+  }
+
+  /** After a resume: the commands sent before it (on the link that died) that its replay did
+   * not show taking effect, once more. Those sent since went on the new link. */
+  #again(welcomedAt, gapless) {
+    const now = Date.now();
+    const kept = [];
+    for (const c of this.pending) {
+      if (c.at >= welcomedAt) { kept.push(c); continue; }
+      // Sent once more already, too old, or (a report) after a resume that could not replay
+      // everything: whether it took effect is not known, and it is not sent twice.
+      if (c.resent || now - c.at >= COMMAND_KEEP_MS || (c.gapless && !gapless)) continue;
+      c.resent = true;
+      this.send(c.frame);
+      kept.push(c);
+    }
+    this.pending = kept;
   }
 
   /** Milliseconds until the next message may go out: the server's `retry`, or our own count

@@ -90,6 +90,14 @@ export class RoomView {
     return false;
   }
 
+  /** A command on this member's own state, sent again after a resume if it was lost with a
+   * link that looked open (Link.command). */
+  #command(frame, done, gapless = false) {
+    if (this.link.command(frame, done, gapless)) return true;
+    this.status('Not connected: try again in a moment.');
+    return false;
+  }
+
   status(text) {
     this.el.status.textContent = '';
     this.el.status.textContent = text;
@@ -127,7 +135,10 @@ export class RoomView {
     });
     e.postHint = h('p', { class: 'hint' });
     e.status = h('p', { class: 'hint', role: 'status' });
-    e.hand = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => this.send({ t: 'hand', up: !this.room.myHand() }) }, 'Raise hand');
+    e.hand = h('button', { type: 'button', 'aria-pressed': 'false', onclick: () => {
+      const up = !this.room.myHand();
+      this.#command({ t: 'hand', up }, (f) => f.t === 'hand' && f.m === this.room.me && f.up === up);
+    } }, 'Raise hand');
     e.queue = h('span', { class: 'hint' });
     e.slipBtn = h('button', { type: 'button', text: 'Proof of attendance', onclick: () => this.#slipDialog() });
     e.leave = h('button', { type: 'button', class: 'danger', text: 'Leave', onclick: () => this.leave() });
@@ -566,10 +577,13 @@ export class RoomView {
       row.append(
         h('button', { type: 'button', class: 'small', text: 'Report', onclick: () => {
           fill(row, h('span', { text: 'Report this message to the facilitators?' }),
-            h('button', { type: 'button', class: 'small danger', text: 'Report', onclick: () => { this.send({ t: 'report', m: e.m, to: e.s }); row.remove(); } }),
+            h('button', { type: 'button', class: 'small danger', text: 'Report', onclick: () => {
+              this.#command({ t: 'report', m: e.m, to: e.s }, (f) => f.t === 'notice' && f.code === 'report_received', true);
+              row.remove();
+            } }),
             h('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => row.remove() }));
         } }),
-        h('button', { type: 'button', class: 'small', text: `Block ${e.n}`, onclick: () => this.send({ t: 'block', m: e.m }) }));
+        h('button', { type: 'button', class: 'small', text: `Block ${e.n}`, onclick: () => this.#command({ t: 'block', m: e.m }, (f) => f.t === 'block' && f.m === e.m && f.on) }));
       if (r.isFac && this.messageTools) row.append(...this.messageTools(e));
     }
     li.append(row);
@@ -683,7 +697,7 @@ export class RoomView {
     if (m.away) tags.push('connection lost');
     const li = h('li', null, h('span', { class: 'n', text: m.n }), tags.length ? h('span', { class: 'hint', text: tags.join(', ') }) : null);
     if (m.m !== r.me && r.blocks.has(m.m)) {
-      li.append(h('button', { type: 'button', class: 'small', text: 'Unblock', onclick: () => this.send({ t: 'unblock', m: m.m }) }));
+      li.append(h('button', { type: 'button', class: 'small', text: 'Unblock', onclick: () => this.#command({ t: 'unblock', m: m.m }, (f) => f.t === 'block' && f.m === m.m && !f.on) }));
     }
     if (r.isFac && this.memberTools && m.m !== r.me) li.append(...this.memberTools(m));
     return li;
