@@ -195,7 +195,10 @@ class Settings(BaseSettings):
     )
     ticket_ttl_s: int = Field(default=60, ge=5, le=600, description="Lifetime of a join ticket.")
     resume_window_s: int = Field(
-        default=120, ge=0, le=3600, description="How long an away member can resume."
+        # Ten minutes: a phone on a weak signal, or put down with its screen off, drops its
+        # link for minutes at a time; coming back as someone new would cost its place in the
+        # queue, its time on a proof of attendance, and a newcomer's review of its messages.
+        default=600, ge=0, le=3600, description="How long an away member can resume."
     )
     log_max_events: int = Field(
         default=1000, ge=10, le=100_000, description="Events kept per room for resume."

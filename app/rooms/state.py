@@ -50,7 +50,7 @@ class RoomConfig:
     share_limit_s: int = 0
     readings: int = 0
     """How many readings the meeting defines (``pin`` takes an index below this)."""
-    resume_window_ms: int = 120_000
+    resume_window_ms: int = 600_000
     share_warning_ms: int = 30_000
     idle_end_ms: int = 1_800_000
     """A room nobody has been in for this long ends by itself, and its data is dropped."""

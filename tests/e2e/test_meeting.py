@@ -302,3 +302,29 @@ async def test_the_waiting_room_message_box_keeps_its_text_until_the_message_is_
     await host.get_by_role("button", name="Send to waiting room").click()
     await expect(ann.get_by_text("Host: Welcome, we start in five minutes.")).to_be_visible()
     await expect(box).to_have_value("")
+
+
+async def test_a_newcomers_held_message_is_approved_and_the_newcomer_trusted(
+    pages: Pages, meeting_factory: MeetingFactory
+) -> None:
+    """A new member's first messages wait for review. The facilitator approves one and trusts
+    its writer in one tap: the next one goes straight to the room."""
+    meeting = await meeting_factory(
+        title="Friday open share", lobby=False, policy={"newcomer_cooldown": 2}
+    )
+    host = await pages.desktop()
+    await console_run(host, "Friday open share")
+    await host.get_by_role("button", name="Start meeting").click()
+    await expect(host.get_by_text("The meeting is live.")).to_be_visible()
+    pat = await pages.phone()
+    await join(pat, meeting.id, "Pat")
+    await expect(pat.get_by_text("You joined the meeting.")).to_be_visible()
+
+    await say(pat, "Hi, first time here.")
+    await expect(pat.get_by_text("Your message is waiting for a facilitator")).to_be_visible()
+    review = host.locator("li", has_text="Hi, first time here.")
+    await review.get_by_role("button", name="Approve and trust Pat").click()
+    await expect(stream(pat).get_by_text("Hi, first time here.")).to_be_visible()
+    await say(pat, "Thanks for having me.")
+    await expect(stream(host).get_by_text("Thanks for having me.")).to_be_visible()
+    await expect(host.get_by_text("Nothing to review.")).to_be_visible()

@@ -35,7 +35,7 @@ def test_defaults_match_the_spec(in_tmp: Path) -> None:
     assert settings.public_url is None
     assert settings.behind_tls is False
     assert settings.ticket_ttl_s == 60
-    assert settings.resume_window_s == 120
+    assert settings.resume_window_s == 600
     assert (settings.log_max_events, settings.log_max_age_s) == (1000, 900)
     assert (settings.send_queue_max_frames, settings.send_queue_max_bytes) == (256, 1024 * 1024)
     assert (settings.max_frame_bytes, settings.max_text_chars) == (16384, 2000)

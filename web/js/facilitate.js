@@ -112,6 +112,9 @@ export function facilitate(view) {
       m.r === 'member' ? btn('To waiting room', { t: 'to_lobby', m: m.m }) : null,
       btn('Remove', { t: 'remove', m: m.m, ban: false }, 'small danger'),
       btn('Ban', { t: 'remove', m: m.m, ban: true }, 'small danger'),
+      // The newcomer review (a new member's first messages wait for a facilitator) lifted for
+      // someone the team knows: a regular back under a new link, say.
+      m.r === 'member' ? btn('Trust: no newcomer review', { t: 'trust', m: m.m }) : null,
       m.r === 'member' ? btn('Make co-facilitator', { t: 'role', m: m.m, r: 'cofac' }) : null,
       m.r === 'cofac' && r.role === 'host' ? btn('Make member', { t: 'role', m: m.m, r: 'member' }) : null,
       m.r === 'member' ? btn('Give the floor', { t: 'floor', m: m.m }) : null);
@@ -207,7 +210,12 @@ export function facilitate(view) {
       ? h('ul', { class: 'res' }, holds.map((x) => h('li', null,
         h('p', null, h('strong', { text: x.n }), h('span', { class: 'hint', text: ` · ${(x.why || []).join(', ')}` })),
         h('p', { class: 'x', text: x.x }),
-        h('p', { class: 'row' }, btn('Approve', { t: 'review', h: x.h, ok: true }, 'small primary'), btn('Reject', { t: 'review', h: x.h, ok: false }, 'small danger')))))
+        h('p', { class: 'row' }, btn('Approve', { t: 'review', h: x.h, ok: true }, 'small primary'),
+          // Held only because its sender is new: approve it, and let their next ones through.
+          (x.why || []).length === 1 && x.why[0] === 'newcomer.cooldown' && r.members.has(x.m)
+            ? h('button', { type: 'button', class: 'small', text: `Approve and trust ${x.n}`, onclick: () => { send({ t: 'trust', m: x.m }); send({ t: 'review', h: x.h, ok: true }); } })
+            : null,
+          btn('Reject', { t: 'review', h: x.h, ok: false }, 'small danger')))))
       : h('p', { class: 'hint', text: 'Nothing to review.' }));
 
     put('alerts', String(alerts.length) + alerts.map((a) => a.s).join(), alerts.length, () => alerts.length
