@@ -198,7 +198,10 @@ class Settings(BaseSettings):
         # Ten minutes: a phone on a weak signal, or put down with its screen off, drops its
         # link for minutes at a time; coming back as someone new would cost its place in the
         # queue, its time on a proof of attendance, and a newcomer's review of its messages.
-        default=600, ge=0, le=3600, description="How long an away member can resume."
+        default=600,
+        ge=0,
+        le=3600,
+        description="How long an away member can resume.",
     )
     log_max_events: int = Field(
         default=1000, ge=10, le=100_000, description="Events kept per room for resume."

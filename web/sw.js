@@ -4,9 +4,11 @@
 //
 // One cache per release: the server names it after the web client's files (app/api/pages.py
 // replaces the name below), so a release is a new worker. It fetches the whole shell into its
-// own cache before it takes over and then drops the old one; pages are served from the cache
-// alone, never revalidated file by file, so a link that drops during an update cannot leave a
-// page with modules of two releases. The next visit after a release opens the new one.
+// own cache; pages are served from their release's cache alone, never revalidated file by
+// file, so a link that drops during an update cannot leave a page with modules of two
+// releases. A new release waits until no page of the old one is open (an open meeting loads
+// the facilitators' tools from its own release), or until the directory, the only page open,
+// asks it to take over; then the old cache goes.
 const CACHE = 'haven-shell-dev';
 const SHELL = [
   '/', '/m.html', '/css/haven.css', '/manifest.webmanifest', '/icons/icon.svg',
@@ -15,13 +17,22 @@ const SHELL = [
 ];
 
 self.addEventListener('install', (event) => {
-  // A first install takes what the page just loaded from the HTTP cache (force-cache), not the
-  // network again; an update checks each file with the server (no-cache: a 304 when unchanged).
-  // Any file missing fails the install, and the old worker and cache stay in charge.
-  event.waitUntil(caches.keys()
-    .then((keys) => keys.some((k) => k.startsWith('haven-shell-') && k !== CACHE) ? 'no-cache' : 'force-cache')
-    .then((mode) => caches.open(CACHE).then((c) => c.addAll(SHELL.map((u) => new Request(u, { cache: mode })))))
-    .then(() => self.skipWaiting()));
+  // Each file checked with the server (no-cache: a 304 when the HTTP cache holds it already),
+  // so a stale HTTP cache never becomes a release's copy. Any file missing fails the install,
+  // and the old worker and cache stay in charge. A first install takes over at once: the page
+  // that registered it came from the network, the same release.
+  const first = !self.registration.active;
+  event.waitUntil(caches.open(CACHE)
+    .then((c) => c.addAll(SHELL.map((u) => new Request(u, { cache: 'no-cache' }))))
+    .then(() => (first ? self.skipWaiting() : undefined)));
+});
+
+// The directory (no meeting in it) asks a waiting release to take over when it is the only
+// page open, then reloads into it (js/shell.js).
+self.addEventListener('message', (event) => {
+  if (event.data !== 'activate') return;
+  event.waitUntil(self.clients.matchAll({ type: 'window' })
+    .then((pages) => (pages.length <= 1 ? self.skipWaiting() : undefined)));
 });
 
 self.addEventListener('activate', (event) => {
@@ -45,19 +56,21 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname.startsWith('/api/') || url.pathname === '/ws' || url.pathname === '/metrics') return;
   if (req.mode === 'navigate') {
     const key = shellKey(url);
-    if (key) event.respondWith(fromCache(req, key));
+    if (key) event.respondWith(fromCache(event, key));
     return;
   }
-  event.respondWith(fromCache(req, null));
+  event.respondWith(fromCache(event, null));
 });
 
 /** This release's copy, or the network's (kept: a file of the shell fetched later, such as the
  * facilitators' tools, comes from the same release). A page's route is kept as its file. */
-async function fromCache(req, key) {
+async function fromCache(event, key) {
+  const req = event.request;
   const cache = await caches.open(CACHE);
   const cached = await cache.match(key || req, { ignoreSearch: true });
   if (cached) return cached;
   const res = await fetch(req);
-  if (res.ok && res.type === 'basic') await cache.put(key || req, res.clone());
+  // Kept in the background; a cache that cannot take it (full, say) costs only the copy.
+  if (res.ok && res.type === 'basic') event.waitUntil(cache.put(key || req, res.clone()).catch(() => {}));
   return res;
 }

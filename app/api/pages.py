@@ -7,8 +7,9 @@ The static mount serves ``web/`` at ``/``; these give the meeting link (``/m/{id
 The meeting id in the path is read by the page's script; nothing secret goes in a URL.
 
 ``/sw.js``, the service worker, is served with its cache named after the web client's files
-(:func:`shell_version`): any change to them is a new worker, which fetches the whole shell into
-a new cache and drops the old one, so a page never mixes two releases' modules.
+(:func:`shell_version`): any change to them is a new worker with a cache of its own, which
+takes over once no page of the old release is open (``web/sw.js``), so a page never mixes two
+releases' modules.
 
 ``GET /api/help`` is the crisis resources card behind every page's "Get help now" button: the
 same card a member receives privately when a message raises concern, readable before anything
@@ -35,15 +36,29 @@ SW_CACHE_PLACEHOLDER = "haven-shell-dev"
 
 def shell_version(web_dir: Path) -> str:
     """A digest of every file of the web client but the worker itself (names and bytes)."""
+    return _digest(web_dir, _listing(web_dir))
+
+
+def _listing(web_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """Each file's path, size and modification time: what says the files changed."""
+    files = sorted(p for p in web_dir.rglob("*") if p.is_file() and p.name != "sw.js")
+    return tuple(
+        (p.relative_to(web_dir).as_posix(), (st := p.stat()).st_size, st.st_mtime_ns) for p in files
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _digest(web_dir: Path, listing: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(p for p in web_dir.rglob("*") if p.is_file() and p.name != "sw.js"):
-        digest.update(path.relative_to(web_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for name, _, _ in listing:
+        digest.update(name.encode() + b"\0")
+        digest.update((web_dir / name).read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-@functools.cache
 def _service_worker() -> bytes:
+    """``web/sw.js`` with its cache named after the files as they are now: read again after an
+    edit without a restart (the files are listed on each request, read only when changed)."""
     source = (WEB_DIR / "sw.js").read_text(encoding="utf-8")
     named = f"haven-shell-{shell_version(WEB_DIR)}"
     return source.replace(f"'{SW_CACHE_PLACEHOLDER}'", f"'{named}'").encode()

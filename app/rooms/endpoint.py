@@ -41,7 +41,7 @@ from app.rooms.connection import (
 from app.rooms.decide import Rejection
 from app.rooms.events import Envelope
 from app.rooms.fastws import DIRECT_EXTENSION
-from app.rooms.hub import RoomChannel, can_see
+from app.rooms.hub import SETTLE_S, RoomChannel, can_see
 from app.rooms.service import EMPTY_TEXT, NAME_REFUSALS, Rooms
 from app.rooms.snapshot import snapshot
 from app.rooms.state import Member, name_key
@@ -489,9 +489,13 @@ class Session:
             # A facilitator's private message to a member is in the audit (who, to whom,
             # when; never the text), as their other actions on members are: once it is in
             # (not when the reducer folds it as nothing, the writer muted or demoted first).
+            # The wait is bounded as deciding's is: a replica that lags past it is taken to
+            # have applied the message (the audit overstates rather than misses).
             seq = result[0].seq
-            await room.caught_up(seq)
-            if room.state.seq >= seq and seq not in room.stale:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SETTLE_S):
+                    await room.caught_up(seq)
+            if seq not in room.stale and not (room.ended or room.stopped):
                 self.rooms.on_control(room, member_id, cmd)
         return True
 

@@ -85,7 +85,8 @@ export class Link {
     this.pauseUntil = 0; // no message goes out before this (the server said `retry`)
     this.rate = RATE;
     this.sends = []; // when our last few messages went out (at most `rate[0]`)
-    this.pending = []; // commands not yet seen to take effect: {frame, done, at, gapless, resent}
+    this.pending = []; // commands not yet seen to take effect: {frame, done, at, resent}
+    this.againFrom = null; // {ws, at}: a resume's ping is out; its pong ends the replay
     this.key = 'haven.r.' + opts.meetingId;
     const saved = sessionStorage.getItem(this.key);
     this.resume = saved ? JSON.parse(saved) : null; // {token, epoch, me}
@@ -117,14 +118,15 @@ export class Link {
 
   /**
    * Send a command that changes this member's own state (a hand, a block, a report) and keep
-   * it until `done(frame)` holds for an event or direct frame that comes back. A link that
-   * looked open may already have been dead: after the next resume, what its replay did not
-   * show taking effect is sent once more, as queued messages are. `gapless`: only after a
-   * resume that replayed everything (a report is not idempotent; hands and blocks are).
+   * it until `done(event)` holds for an event that comes back. A link that looked open may
+   * already have been dead: after the next resume that replays what was missed, what the
+   * replay did not show taking effect is sent once more. After a resume with a gap (a fresh
+   * snapshot) nothing is: whether it took effect cannot be known, and a report is not
+   * idempotent.
    */
-  command(frame, done, gapless = false) {
+  command(frame, done) {
     if (!this.send(frame)) return false;
-    this.pending.push({ frame, done, at: Date.now(), gapless, resent: false });
+    this.pending.push({ frame, done, at: Date.now(), resent: false });
     return true;
   }
 
@@ -251,14 +253,24 @@ export class Link {
     this.o.onWelcome(w, { resumed, gap });
     // Resend what is still waiting. The replay that follows may show some went out already:
     // those are dropped when their event arrives, and a resend that crossed it gets `dup`.
-    const welcomedAt = Date.now();
-    setTimeout(() => { this.#flush(); if (resumed) this.#again(welcomedAt, !gap); }, 300);
+    setTimeout(() => this.#flush(), 300);
+    // Commands: only once the whole replay is in, which on a slow link can take many seconds.
+    // The server sends the replay before it reads anything, so the answer to a ping sent now
+    // comes after the replay's last event.
+    this.againFrom = null;
+    if (!resumed || !this.pending.length) return;
+    if (gap) { this.pending = []; return; }
+    this.againFrom = { ws, at: Date.now() };
+    this.send({ t: 'ping' });
   }
 
   #event(e) {
     if (e.s <= this.lastSeq) return; // already seen (overlap between two sockets)
     this.lastSeq = e.s;
-    if (this.pending.length) this.pending = this.pending.filter((c) => !c.done(e));
+    if (this.pending.length) {
+      const i = this.pending.findIndex((c) => c.done(e)); // one event answers one command
+      if (i >= 0) this.pending.splice(i, 1);
+    }
     if ((e.t === 'msg' && e.m === this.resume.me) || (e.t === 'dm' && e.w === this.resume.me) || (e.t === 'notice' && e.cid)) {
       if (this.outbox.delete(e.cid)) this.#outboxChanged();
     }
@@ -266,9 +278,7 @@ export class Link {
   }
 
   #direct(f) {
-    if (f.t === 'pong') return;
-    // A refusal answers some command that arrived: none of them is sent again.
-    if (f.t === 'error' && !f.cid) this.pending = [];
+    if (f.t === 'pong') { if (this.againFrom) this.#again(); return; }
     const item = f.cid && this.outbox.get(f.cid);
     if (f.t === 'dup' || f.t === 'warn') {
       if (this.outbox.delete(f.cid)) this.#outboxChanged();
@@ -288,18 +298,18 @@ export class Link {
     this.o.onDirect(f, item || null);
   }
 
-  /** After a resume: the commands sent before it (on the link that died) that its replay did
-   * not show taking effect, once more. Those sent since went on the new link. */
-  #again(welcomedAt, gapless) {
+  /** The resume's replay is in: the commands sent before it (on the link that died) that the
+   * replay did not show taking effect, once more. Those sent since went on the new link. */
+  #again() {
+    const { ws, at } = this.againFrom;
+    this.againFrom = null;
+    if (ws !== this.ws) return; // that link is gone too: the next resume asks again
     const now = Date.now();
     const kept = [];
     for (const c of this.pending) {
-      if (c.at >= welcomedAt) { kept.push(c); continue; }
-      // Sent once more already, too old, or (a report) after a resume that could not replay
-      // everything: whether it took effect is not known, and it is not sent twice.
-      if (c.resent || now - c.at >= COMMAND_KEEP_MS || (c.gapless && !gapless)) continue;
-      c.resent = true;
-      this.send(c.frame);
+      if (c.at >= at) { kept.push(c); continue; }
+      if (c.resent || now - c.at >= COMMAND_KEEP_MS) continue; // not sent a third time
+      if (this.send(c.frame)) c.resent = true;
       kept.push(c);
     }
     this.pending = kept;

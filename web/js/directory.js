@@ -2,7 +2,7 @@
 import { $, h, fill, api, when as at } from './dom.js';
 import { setupShell } from './shell.js';
 
-setupShell();
+setupShell({ update: true });
 
 const FORMATS = {
   '12-step': '12-step', 'smart-recovery': 'SMART Recovery', 'open-share': 'Open share',

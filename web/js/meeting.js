@@ -74,11 +74,15 @@ let joinedAs = '';
 
 // A proof of attendance of a stay whose link was down too long (docs/api.md): it stays on the
 // join form, beside the next try, until cleared.
+let kept = null;
+
 function keptSlip(slip) {
+  kept?.clear(); // one kept at a time: an older one (a name on it) does not linger unseen
+  kept = slip;
   $('#kept-slip')?.remove();
   const row = h('p', { id: 'kept-slip', class: 'row' },
     h('button', { type: 'button', text: 'Show my proof of attendance (before the connection dropped)', onclick: () => slip.show() }),
-    h('button', { type: 'button', text: 'Clear it from this phone', onclick: () => { slip.clear(); row.remove(); } }));
+    h('button', { type: 'button', text: 'Clear it from this phone', onclick: () => { slip.clear(); kept = null; row.remove(); } }));
   $('#join-err').after(row);
 }
 

@@ -92,8 +92,8 @@ export class RoomView {
 
   /** A command on this member's own state, sent again after a resume if it was lost with a
    * link that looked open (Link.command). */
-  #command(frame, done, gapless = false) {
-    if (this.link.command(frame, done, gapless)) return true;
+  #command(frame, done) {
+    if (this.link.command(frame, done)) return true;
     this.status('Not connected: try again in a moment.');
     return false;
   }
@@ -578,7 +578,7 @@ export class RoomView {
         h('button', { type: 'button', class: 'small', text: 'Report', onclick: () => {
           fill(row, h('span', { text: 'Report this message to the facilitators?' }),
             h('button', { type: 'button', class: 'small danger', text: 'Report', onclick: () => {
-              this.#command({ t: 'report', m: e.m, to: e.s }, (f) => f.t === 'notice' && f.code === 'report_received', true);
+              this.#command({ t: 'report', m: e.m, to: e.s }, (f) => f.t === 'notice' && f.code === 'report_received');
               row.remove();
             } }),
             h('button', { type: 'button', class: 'small', text: 'Cancel', onclick: () => row.remove() }));

@@ -4,7 +4,9 @@ import { $, h, fill, api } from './dom.js';
 const TS_KEY = 'haven.ts';
 let card = null;
 
-export function setupShell() {
+/** `update`: this page has no meeting in it, so a new release of the client may take over and
+ * the page reload into it (web/sw.js). */
+export function setupShell({ update = false } = {}) {
   const root = document.documentElement;
   let ts = Number(localStorage.getItem(TS_KEY)) || 1;
   const apply = () => {
@@ -21,8 +23,23 @@ export function setupShell() {
   }
   for (const b of document.querySelectorAll('[data-help]')) b.addEventListener('click', () => openHelp());
   if ('serviceWorker' in navigator) {
-    addEventListener('load', () => navigator.serviceWorker.register('/sw.js').catch(() => {}));
+    addEventListener('load', () => navigator.serviceWorker.register('/sw.js')
+      .then((reg) => { if (update) takeUpdate(reg); }).catch(() => {}));
   }
+}
+
+function takeUpdate(reg) {
+  if (!navigator.serviceWorker.controller) return; // a first install takes over by itself
+  let reloading = false;
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (!reloading) { reloading = true; location.reload(); }
+  });
+  const ask = () => reg.waiting && reg.waiting.postMessage('activate');
+  ask();
+  reg.addEventListener('updatefound', () => {
+    const next = reg.installing;
+    next?.addEventListener('statechange', () => { if (next.state === 'installed') ask(); });
+  });
 }
 
 /** Open the crisis resources; `c` is a care card from the server, else the configured one. */
