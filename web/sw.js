@@ -28,12 +28,21 @@ self.addEventListener('install', (event) => {
 });
 
 // The directory (no meeting in it) asks a waiting release to take over when it is the only
-// page open, then reloads into it (js/shell.js).
+// page open, then reloads into it (js/shell.js). A page closed a moment ago can still be
+// counted: the count is taken again for a few seconds.
 self.addEventListener('message', (event) => {
   if (event.data !== 'activate') return;
-  event.waitUntil(self.clients.matchAll({ type: 'window' })
-    .then((pages) => (pages.length <= 1 ? self.skipWaiting() : undefined)));
+  event.waitUntil(aloneThenActivate(5));
 });
+
+async function aloneThenActivate(tries) {
+  for (let i = 0; i < tries; i += 1) {
+    if (i) await new Promise((resolve) => setTimeout(resolve, 1000));
+    const pages = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    if (pages.length <= 1) return self.skipWaiting();
+  }
+  return undefined;
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(caches.keys()

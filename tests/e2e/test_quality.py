@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import Error as PlaywrightError
 
 from tests.e2e.conftest import MeetingFactory, Pages, join, run_axe
 from tests.e2e.test_meeting import console_run, say
@@ -145,3 +147,54 @@ async def test_pages_load_nothing_from_other_origins(
     await expect(phone.get_by_role("dialog", name="Get help now")).to_contain_text("988")
     assert pages.requests and not pages.foreign  # checked again for every test at teardown
     assert any(url.startswith("ws://") for url in pages.requests)
+
+
+async def test_a_new_release_waits_for_the_open_meeting_page_then_replaces_the_old_one(
+    pages: Pages, meeting_factory: MeetingFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release is a new service worker with a cache of its own. While a meeting page of the
+    old release is open (it loads the facilitators' tools later, from its own release), the new
+    one waits, and the old cache stays. Once no page of the old release is open, the next visit
+    opens the new one, and the old cache goes."""
+    from app.api import pages as served
+
+    meeting = await live_room(meeting_factory)
+    directory = await pages.phone()
+    await directory.goto("/")
+    await expect(directory.locator("#list li")).to_have_count(1)
+    await sw_ready(directory)
+    old = await directory.evaluate("caches.keys()")
+    assert len(old) == 1 and old[0].startswith("haven-shell-")
+    room = await directory.context.new_page()
+    await room.goto(f"/m/{meeting.id}")
+    await expect(room.get_by_role("button", name="Join the meeting")).to_be_enabled()
+
+    monkeypatch.setattr(served, "shell_version", lambda _web: "release2")
+    waiting = """navigator.serviceWorker.getRegistration()
+        .then((r) => r.update().then(() => new Promise((done) => {
+            const w = r.installing || r.waiting;
+            if (!w || w.state === 'installed') return done(!!r.waiting);
+            w.addEventListener('statechange', () => {
+                if (w.state === 'installed' || w.state === 'redundant') done(!!r.waiting);
+            });
+        })))"""
+    assert await directory.evaluate(waiting)
+    await directory.wait_for_timeout(500)  # the directory asked; two pages are open
+    keys = await directory.evaluate("caches.keys()")
+    assert sorted(keys) == sorted([*old, "haven-shell-release2"])
+    assert await room.evaluate("navigator.serviceWorker.getRegistration().then((r) => !!r.waiting)")
+
+    # Every page of the old release closed: the next visit opens the new one.
+    context = directory.context
+    await room.close()
+    await directory.close()
+    page = await context.new_page()
+    keys: list[str] = []
+    for _ in range(100):
+        with contextlib.suppress(PlaywrightError):  # a reload into the new release
+            await page.goto("/")
+            keys = await page.evaluate("caches.keys()")
+        if keys == ["haven-shell-release2"]:
+            break
+        await page.wait_for_timeout(100)
+    assert keys == ["haven-shell-release2"]

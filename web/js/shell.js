@@ -34,11 +34,13 @@ function takeUpdate(reg) {
   navigator.serviceWorker.addEventListener('controllerchange', () => {
     if (!reloading) { reloading = true; location.reload(); }
   });
-  const ask = () => reg.waiting && reg.waiting.postMessage('activate');
-  ask();
+  // The worker refuses while another page is open; a release it leaves waiting takes over
+  // once every page of the old one is closed.
+  const ask = (worker) => worker?.postMessage('activate');
+  ask(reg.waiting);
   reg.addEventListener('updatefound', () => {
     const next = reg.installing;
-    next?.addEventListener('statechange', () => { if (next.state === 'installed') ask(); });
+    next?.addEventListener('statechange', () => { if (next.state === 'installed') ask(next); });
   });
 }
 
