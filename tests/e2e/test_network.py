@@ -44,6 +44,14 @@ async def live_meeting(meeting_factory: MeetingFactory) -> tuple[Meeting, Member
     return meeting, host
 
 
+async def dee_through(pages: Pages, origin: str, meeting: Meeting) -> Page:
+    """Dee's phone, in the meeting through ``origin`` (the proxy that breaks the link)."""
+    dee = await pages.phone(origin=origin)
+    await join(dee, meeting.id, "Dee")
+    await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+    return dee
+
+
 async def test_a_phone_on_slow_3g_joins_within_10_seconds(
     pages: Pages, meeting_factory: MeetingFactory
 ) -> None:
@@ -67,9 +75,7 @@ async def test_a_dropped_link_misses_nothing_and_sends_its_queued_message_once(
     meeting, _host = await live_meeting(meeting_factory)
     eve = await meeting.join("Eve")
     async with serve_proxy(live_server.host, live_server.port) as proxy:
-        dee = await pages.phone(origin=proxy.url)
-        await join(dee, meeting.id, "Dee")
-        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee = await dee_through(pages, proxy.url, meeting)
         await eve.say("before the cut")
         await expect(messages(dee)).to_have_text(["before the cut"])
 
@@ -109,9 +115,7 @@ async def test_a_reset_link_reconnects_at_once_and_resumes(
     meeting, _host = await live_meeting(meeting_factory)
     eve = await meeting.join("Eve")
     async with serve_proxy(live_server.host, live_server.port) as proxy:
-        dee = await pages.phone(origin=proxy.url)
-        await join(dee, meeting.id, "Dee")
-        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee = await dee_through(pages, proxy.url, meeting)
         accepted = proxy.accepted
         proxy.mode = "reset"
         await eve.say("said while the link was reset")
@@ -128,9 +132,7 @@ async def test_messages_refused_when_the_queue_is_resent_all_come_back_to_the_bo
     both are refused when the link returns, and both are back in the message box."""
     meeting, host = await live_meeting(meeting_factory)
     async with serve_proxy(live_server.host, live_server.port) as proxy:
-        dee = await pages.phone(origin=proxy.url)
-        await join(dee, meeting.id, "Dee")
-        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee = await dee_through(pages, proxy.url, meeting)
         dee_id = (await host.event("join", n="Dee"))["m"]
         proxy.mode = "blackhole"
         for text in ("first while away", "second while away"):
@@ -154,9 +156,7 @@ async def test_a_private_message_written_in_a_dead_zone_goes_once_and_an_answer_
 ) -> None:
     meeting, host = await live_meeting(meeting_factory)
     async with serve_proxy(live_server.host, live_server.port) as proxy:
-        dee = await pages.phone(origin=proxy.url)
-        await join(dee, meeting.id, "Dee")
-        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee = await dee_through(pages, proxy.url, meeting)
         dee_id = (await host.event("join"))["m"]
         thread = dee.locator("details.priv")
         await thread.locator("summary").click()
@@ -263,9 +263,7 @@ async def test_a_hand_raised_on_a_link_that_was_already_dead_goes_up_after_the_r
     replay does not show the hand going up, so the page sends it once more."""
     meeting, host = await live_meeting(meeting_factory)
     async with serve_proxy(live_server.host, live_server.port) as proxy:
-        dee = await pages.phone(origin=proxy.url)
-        await join(dee, meeting.id, "Dee")
-        await expect(dee.get_by_text("You joined the meeting.")).to_be_visible()
+        dee = await dee_through(pages, proxy.url, meeting)
         dee_id = (await host.event("join", n="Dee"))["m"]
         proxy.mode = "blackhole"
         await dee.get_by_role("button", name="Raise hand").click()
