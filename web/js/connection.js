@@ -126,7 +126,10 @@ export class Link {
    */
   command(frame, done) {
     if (!this.send(frame)) return false;
-    this.pending.push({ frame, done, at: Date.now(), resent: false });
+    const now = Date.now();
+    // One that changed nothing (a hand already up) has no event to answer it: it ages out.
+    this.pending = this.pending.filter((c) => now - c.at < COMMAND_KEEP_MS);
+    this.pending.push({ frame, done, at: now, resent: false });
     return true;
   }
 
