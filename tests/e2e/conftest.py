@@ -20,7 +20,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from app.config import Settings
-from tests.support.rooms import Meeting, create_meeting
+from tests.support.rooms import PASSWORD, Meeting, create_meeting
 from tests.support.server import LiveServer
 
 CHROMIUM = os.environ.get("HAVEN_CHROMIUM", "/usr/bin/chromium")
@@ -131,6 +131,14 @@ async def join(page: Page, meeting_id: str, name: str, path: str | None = None) 
     await page.goto(path or f"/m/{meeting_id}")
     await page.get_by_label("Name to use in this meeting").fill(name)
     await page.get_by_role("button", name="Join the meeting").click()
+
+
+async def console_sign_in(page: Page) -> None:
+    """Open the facilitator console and sign in as the test account ``host``."""
+    await page.goto("/console")
+    await page.get_by_label("Username", exact=True).fill("host")
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
 
 
 async def run_axe(page: Page) -> list[dict[str, Any]]:

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
-from tests.e2e.conftest import ARGS, CHROMIUM, DESKTOP, PHONE
+from tests.e2e.conftest import ARGS, CHROMIUM, DESKTOP, PHONE, console_sign_in
 from tests.e2e.stage import fill_room, staged, talk
-from tests.support.rooms import PASSWORD
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -31,10 +30,7 @@ async def main() -> None:
 
         desk_ctx = await browser.new_context(base_url=base, **DESKTOP)
         desk = await desk_ctx.new_page()
-        await desk.goto("/console")
-        await desk.get_by_label("Username", exact=True).fill("host")
-        await desk.get_by_label("Password", exact=True).fill(PASSWORD)
-        await desk.get_by_role("button", name="Sign in").click()
+        await console_sign_in(desk)
         await (
             desk.locator("#meetings li", has_text="Morning open share")
             .get_by_role("button", name="Run meeting")

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from app.auth import service as auth_service
-from tests.e2e.conftest import MS, MeetingFactory, Pages, join
+from tests.e2e.conftest import MS, MeetingFactory, Pages, console_sign_in, join
 from tests.support.rooms import PASSWORD
 from tests.support.server import LiveServer
 
@@ -20,10 +20,7 @@ PREAMBLE = "We are a fellowship of people who share our experience, strength and
 
 async def console_run(page: Page, title: str) -> None:
     """Sign in through the console and open the meeting's room."""
-    await page.goto("/console")
-    await page.get_by_label("Username", exact=True).fill("host")
-    await page.get_by_label("Password", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await console_sign_in(page)
     card = page.locator("#meetings li", has_text=title)
     await card.get_by_role("button", name="Run meeting").click()
     await expect(page.get_by_role("heading", name="Meeting", exact=True)).to_be_visible()
@@ -223,10 +220,7 @@ async def test_a_facilitator_schedules_and_edits_a_meeting_in_the_console(
 ) -> None:
     await meeting_factory(title="Existing group")  # the account, with one meeting
     page = await pages.desktop()
-    await page.goto("/console")
-    await page.get_by_label("Username", exact=True).fill("host")
-    await page.get_by_label("Password", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await console_sign_in(page)
     await page.get_by_role("button", name="New meeting").click()
     await page.get_by_label("Title", exact=True).fill("Tuesday SMART check-in")
     await page.get_by_label("Format").select_option(label="SMART Recovery")

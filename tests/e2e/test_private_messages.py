@@ -8,9 +8,8 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import MS, MeetingFactory, Pages, join, run_axe
+from tests.e2e.conftest import MS, MeetingFactory, Pages, console_sign_in, join, run_axe
 from tests.e2e.test_meeting import console_run, say, stream
-from tests.support.rooms import PASSWORD
 
 pytestmark = pytest.mark.e2e
 
@@ -138,10 +137,7 @@ async def test_the_console_shows_the_teams_activity_without_words_or_names(
     await ann.event("mute", m=ann.me, on=True)
 
     page = await pages.desktop()
-    await page.goto("/console")
-    await page.get_by_label("Username", exact=True).fill("host")
-    await page.get_by_label("Password", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
+    await console_sign_in(page)
     await page.get_by_role("button", name="Activity of Sunday family group").click()
     entries = page.locator("#activity li")
     # Written by the server's queue a moment after each action.
